@@ -1,0 +1,127 @@
+/*
+ * tp_store.h - the contract every store (sqlite, cassandra, jsonl) fulfils.
+ *
+ * A store receives the processor's outputs batch by batch: begin(), any
+ * number of put_*() calls, then commit(). Everything between begin() and a
+ * successful commit() becomes durable together or not at all (Cassandra:
+ * outputs are acknowledged before state and checkpoints are written), which
+ * is what makes results exactly-once. The processor's per-symbol state is an
+ * opaque blob to the store.
+ *
+ * Threads: a store handle is used by one thread at a time (the processor
+ * thread). Strings and buffers passed in are borrowed for the call only.
+ */
+#ifndef TP_STORE_H
+#define TP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/tp_quote.h"
+
+/* One applied tick, as stored in the ticks table. */
+struct tp_tick_row {
+    const char *symbol;
+    size_t symbol_len;
+    const struct tp_quote *q;   /* views into payload */
+    const uint8_t *payload;
+    size_t payload_len;
+    int64_t time;               /* Unix ms */
+    int64_t seq;                /* 1, 2, 3... per symbol */
+    double cum_avg_price;
+};
+
+/* One bar (open or closed); vwap_valid is 0 when vwap is NULL. */
+struct tp_bar_row {
+    const char *symbol;
+    const char *interval;       /* "1m" */
+    int64_t start;              /* Unix ms */
+    double open, high, low, close;
+    int64_t volume;
+    double vwap;
+    int vwap_valid;
+    int64_t count;
+    int closed;                 /* 1 when the bar can change no more */
+};
+
+struct tp_latest_row {
+    const char *symbol;
+    int64_t time;
+    double price;
+    double cum_avg_price;
+    int64_t count;
+};
+
+/* A source position: replay file (key = absolute path), Kafka partition
+ * (key = "kafka:<topic>:<partition>"). aux carries store-independent extra
+ * state such as the dead-letter file size at the checkpoint. */
+struct tp_checkpoint {
+    const char *key;
+    int64_t pos;                /* byte offset / next Kafka offset */
+    int64_t line;               /* lines consumed so far */
+    int64_t aux;
+};
+
+/* Filters for query(); unset bounds are INT64_MIN / INT64_MAX, unset
+ * strings NULL. */
+enum tp_query_kind { TP_QUERY_TICKS, TP_QUERY_BARS, TP_QUERY_LATEST };
+struct tp_query {
+    enum tp_query_kind kind;
+    const char *symbol;
+    const char *interval;
+    int64_t from, to;           /* inclusive time range */
+};
+
+/* A row handed to a query callback: ncols named columns, each value a
+ * NUL-terminated text (NULL for SQL NULL) and a type hint for JSON output
+ * (0 text, 1 integer, 2 real, 3 blob as hex). Return non-zero to stop. */
+typedef int (*tp_query_cb)(void *opaque, int ncols, const char *const *names,
+                           const char *const *values, const int *types);
+
+struct tp_store;
+
+struct tp_store_ops {
+    const char *name;
+    int (*begin)(struct tp_store *st);
+    int (*put_tick)(struct tp_store *st, const struct tp_tick_row *t);
+    int (*put_bar)(struct tp_store *st, const struct tp_bar_row *b);
+    int (*put_latest)(struct tp_store *st, const struct tp_latest_row *l);
+    int (*put_state)(struct tp_store *st, const char *symbol,
+                     const void *blob, size_t len);
+    int (*put_checkpoint)(struct tp_store *st, const struct tp_checkpoint *c);
+    int (*commit)(struct tp_store *st);
+    /* Looks up saved state of symbol. On success *blob is malloc'ed (caller
+     * frees). TP_ENOTFOUND when none. Stores without state return
+     * TP_ENOTFOUND always. */
+    int (*get_state)(struct tp_store *st, const char *symbol, void **blob,
+                     size_t *len);
+    /* Fills pos/line/aux of c for c->key; TP_ENOTFOUND when none. */
+    int (*get_checkpoint)(struct tp_store *st, struct tp_checkpoint *c);
+    int (*query)(struct tp_store *st, const struct tp_query *qr, tp_query_cb cb,
+                 void *opaque, char *errbuf, size_t errsize);
+    void (*free)(struct tp_store *st);
+};
+
+/* Every store struct begins with this header. */
+struct tp_store {
+    const struct tp_store_ops *ops;
+    int has_state;              /* 0 for jsonl: no checkpoint, no state */
+    char last_error[256];       /* a sentence describing the last failure */
+};
+
+/* Opens a store from its spec ("sqlite:PATH", "jsonl:PATH", "jsonl:-",
+ * "cassandra://..."). Creates tables as needed. On failure returns a TP_E*
+ * code and fills errbuf. The caller owns *out and frees it with
+ * tp_store_free(). */
+int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
+                  size_t errsize);
+
+/* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
+void tp_store_free(struct tp_store *st);
+
+/* Per-store constructors used by tp_store_open(). */
+int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
+int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
+int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
+
+#endif

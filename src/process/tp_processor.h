@@ -1,0 +1,92 @@
+/*
+ * tp_processor.h - the aggregation stage: duplicates, per-symbol seq,
+ * cumulative average, OHLCV bars, lateness and latest, exactly as
+ * ../shared/DESIGN.md defines them, written to a store batch by batch with
+ * the source positions and the processor state in the same commit.
+ *
+ * Threads: a processor and its store are used by one thread only.
+ */
+#ifndef TP_PROCESSOR_H
+#define TP_PROCESSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/tp_quote.h"
+#include "../sink/tp_store.h"
+
+#define TP_MAX_BARS 12
+
+struct tp_processor_opts {
+    int64_t bar_ms[TP_MAX_BARS];   /* intervals, ascending, in ms */
+    int nbars;                     /* 0 = one bar of 1m */
+    int64_t lateness_ms;           /* default 10000 when negative */
+    const char *deadletter_path;   /* NULL: no dead-letter file */
+    int batch_ticks;               /* commit after this many items; 0 = 8192 */
+};
+
+/* What one item from the bus is. */
+enum tp_item_kind { TP_ITEM_TICK, TP_ITEM_SKIP, TP_ITEM_REJECT };
+
+struct tp_item {
+    enum tp_item_kind kind;
+    const struct tp_quote *q;      /* TICK: decoded quote (views into payload) */
+    const uint8_t *payload;        /* TICK: protobuf bytes */
+    size_t payload_len;
+    const char *reason;            /* SKIP/REJECT: static reason string */
+    const char *raw;               /* REJECT: the raw line, for the dead-letter file */
+    size_t raw_len;
+    int pos_slot;                  /* from tp_processor_position(); -1 = none */
+    int64_t pos, line;             /* position after this item (checkpointed) */
+};
+
+/* Counters of the summary line, since the processor was created. */
+struct tp_processor_stats {
+    int64_t frames, applied, duplicates, rejected, skipped, late;
+    int64_t commits, symbols;
+};
+
+struct tp_processor;
+
+/* Creates a processor writing into st (borrowed; must outlive it). Fills
+ * errbuf on a bad option. */
+int tp_processor_new(struct tp_processor **out, struct tp_store *st,
+                     const struct tp_processor_opts *o, char *errbuf, size_t errsize);
+
+/* Registers a positioned input (replay path, "kafka:topic:partition") and
+ * returns its slot (>= 0) or a TP_E* code. *pos and *line receive the stored
+ * checkpoint, or 0 when there is none: the caller resumes from there. */
+int tp_processor_position(struct tp_processor *p, const char *key,
+                          int64_t *pos, int64_t *line);
+
+/* Applies one item. May commit a batch when batch_ticks is reached. Returns
+ * 0 or a fatal TP_E* code (store failure; message via
+ * tp_processor_last_error()). */
+int tp_processor_apply(struct tp_processor *p, const struct tp_item *it);
+
+/* Writes everything pending (ticks, dirty bars, latest, state, positions)
+ * in one store commit. No-op when nothing is pending. */
+int tp_processor_commit(struct tp_processor *p);
+
+/* End of a finite input: writes every open bar, then commits. */
+int tp_processor_finish(struct tp_processor *p);
+
+/* Commits, then forgets all in-memory symbol state so it is reloaded from
+ * the store on next use (Kafka partition revocation). */
+int tp_processor_drop_state(struct tp_processor *p);
+
+void tp_processor_stats(const struct tp_processor *p, struct tp_processor_stats *s);
+const char *tp_processor_last_error(const struct tp_processor *p);
+
+/* Frees the processor without committing; NULL is a no-op. */
+void tp_processor_free(struct tp_processor *p);
+
+/* Parses "1m,5m" into ascending ms intervals (duplicates removed). Returns
+ * the count or TP_EINVAL with errbuf naming the bad interval. */
+int tp_parse_bars(const char *list, int64_t *bar_ms, int max, char *errbuf, size_t errsize);
+
+/* The canonical name of an interval in ms ("1m"); NULL if not one of
+ * 1s 5s 10s 15s 30s 1m 5m 15m 30m 1h 4h 1d. */
+const char *tp_interval_name(int64_t ms);
+
+#endif

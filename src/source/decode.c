@@ -303,7 +303,7 @@ long tp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap) 
     if (len == 0)
         return 0;
     const uint8_t *s = (const uint8_t *)in;
-    size_t pad = (s[len - 1] == '=') + (s[len - 2] == '=');
+    size_t pad = s[len - 1] == '=' ? 1 + (s[len - 2] == '=') : 0;
     size_t n = len / 4 * 3 - pad;
     if (n > out_cap)
         return -1;

@@ -92,7 +92,7 @@ struct yahoo {
     atomic_int quit, ended, any_paused;
     const volatile int *stop;
     pthread_mutex_t mu;
-    char fatal[512];            /* guarded by mu; non-empty = fatal error */
+    char fatal[1024];           /* guarded by mu; non-empty = fatal error */
     int ever_connected;
     uint64_t rng;
     struct tp_wsq_frame *cur;   /* frame handed out by the last next() */
@@ -346,8 +346,8 @@ static int is_cert_error(const char *why) {
 
 static void on_connect_error(struct ws_sock *k, const char *why) {
     struct yahoo *y = k->y;
-    char msg[400];
-    snprintf(msg, sizeof msg, "cannot connect to %s: %s", y->url, why && *why ? why : "error");
+    char msg[640];
+    snprintf(msg, sizeof msg, "cannot connect to %.200s: %.180s", y->url, why && *why ? why : "error");
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';

@@ -19,6 +19,7 @@ int tp_cmd_feed(int argc, char **argv) {
         {"listen", TP_OPT_STR, &fo.listen, "127.0.0.1:8765", "ADDR", "HOST:PORT to listen on (port 0 picks a free one)", 0, 0},
         {"speed", TP_OPT_DOUBLE, &fo.speed, "1", "X", "pace: X times the recorded speed; 0 = as fast as possible", 0, 1e9},
         {"loop", TP_OPT_FLAG, &fo.loop, NULL, NULL, "start over at the end of the file", 0, 0},
+        {"laps", TP_OPT_INT, &fo.laps, "0", "N", "with --loop: end the stream after N passes (0 = never)", 0, 1e12},
         {"tls-cert", TP_OPT_STR, &fo.tls_cert, NULL, "FILE", "PEM certificate: serve wss:// (needs --tls-key)", 0, 0},
         {"tls-key", TP_OPT_STR, &fo.tls_key, NULL, "FILE", "PEM private key of --tls-cert", 0, 0},
         {"log-sent", TP_OPT_STR, &fo.log_sent, NULL, "FILE", "append <connection> TAB <symbol> TAB <frame> for every frame sent", 0, 0},

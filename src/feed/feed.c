@@ -326,6 +326,17 @@ static const struct lws_protocols protocols[] = {
 
 /* ---------- pacing timer ---------- */
 
+/* True when the whole stream is released and every subscribed connection
+ * has been sent all of it. */
+static int caught_up(const struct feed *fd) {
+    if (avail(fd) < fd->limit || fd->front < fd->limit)
+        return 0;
+    for (const struct conn *c = fd->conns; c; c = c->next)
+        if (c->started && (c->cur < fd->limit || c->nsnap))
+            return 0;
+    return 1;
+}
+
 static void tick(lws_sorted_usec_list_t *sul) {
     struct feed *fd = lws_container_of(sul, struct feed, sul);
     int64_t wait_ms = 50;
@@ -343,11 +354,10 @@ static void tick(lws_sorted_usec_list_t *sul) {
             wait_ms = w < 1 ? 1 : w > 50 ? 50 : (int64_t)w;
         }
     }
-    uint64_t reached = fd->o->speed > 0 ? fd->released : fd->front;
-    if (!fd->done_logged && reached >= fd->r->n && !fd->o->loop) {
+    if (!fd->done_logged && fd->limit != UINT64_MAX && caught_up(fd)) {
         fd->done_logged = 1;
         fprintf(stderr, "tickpipe feed: replay done frames=%llu sent=%llu\n",
-                (unsigned long long)fd->r->n, (unsigned long long)fd->sent);
+                (unsigned long long)fd->limit, (unsigned long long)fd->sent);
     }
     if (fd->sent_log)
         fflush(fd->sent_log);
@@ -449,7 +459,7 @@ int tp_feed_run(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
         rc = tp_errf(errbuf, errsize, TP_EINVAL, "--log-sent %s: cannot open for appending",
                      o->log_sent);
     if (!rc) {
-        fd.limit = o->loop ? UINT64_MAX : fd.r->n;
+        fd.limit = !o->loop ? fd.r->n : o->laps > 0 ? (uint64_t)o->laps * fd.r->n : UINT64_MAX;
         rc = create_server(&fd, errbuf, errsize);
     }
     if (!rc) {

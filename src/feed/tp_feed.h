@@ -17,6 +17,7 @@ struct tp_feed_opts {
     const char *listen;         /* "HOST:PORT", ":PORT" or "PORT"; port 0 picks one */
     double speed;               /* 1 = recorded pace, 2 = twice as fast, 0 = unpaced */
     int loop;                   /* start over at the end of the file */
+    int64_t laps;               /* with loop: stop the stream after N passes (0 = never) */
     const char *tls_cert, *tls_key;   /* both set: serve wss:// */
     const char *log_sent;       /* append "<conn>\t<symbol>\t<frame>" per sent frame */
     int64_t drop_every;         /* close each connection after N frames (testing) */

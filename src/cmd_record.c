@@ -70,13 +70,14 @@ static char *read_symbols_file(const char *path, char *errbuf, size_t errsize) {
         tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: cannot open", path);
         return NULL;
     }
-    size_t len = 0, cap = 256;
-    char *out = calloc(1, cap), line[4096];
-    while (out && fgets(line, sizeof line, f))
+    size_t len = 0, cap = 256, lcap = 0;
+    char *out = calloc(1, cap), *line = NULL;
+    while (out && getline(&line, &lcap, f) >= 0)
         if (add_symbol_line(&out, &len, &cap, line)) {
             free(out);
             out = NULL;
         }
+    free(line);
     fclose(f);
     if (!out)
         tp_errf(errbuf, errsize, TP_ENOMEM, "--symbols-file %s: out of memory", path);

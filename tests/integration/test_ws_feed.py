@@ -49,6 +49,8 @@ def stream_round(work, rec, syms, query, tag):
         wait_for(lambda: count_ticks(db) >= total, 30, "%d ticks in the store" % total, [run])
         check(run.stop() == 0, "run did not exit 0 on SIGINT:\n" + run.err()[-2000:])
         check(feed.stop() == 0, "feed did not exit 0 on SIGINT")
+        sent = read_sent_log(sent_path)
+        expected = dedup_by_symbol((s, payload_b64(fr)) for _, s, fr in sent if s != "-")
     finally:
         run.kill()
         feed.kill()

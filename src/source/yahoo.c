@@ -60,6 +60,7 @@ struct ws_sock {
     int64_t opened_ms, last_rx_ms, ping_sent_ms, last_ping_ms;
     int sub_pending, ping_due, awaiting_pong, paused, stale_logged, got_data;
     const char *close_why;      /* why we are closing it ourselves, or NULL */
+    const char *tls_err;        /* certificate verification failure (static text) */
     char *msg;                  /* message being reassembled from fragments */
     size_t msg_len, msg_cap;
     uint64_t frames, connects;
@@ -333,6 +334,7 @@ static void sock_connect(struct ws_sock *k) {
     ci.userdata = k;
     ci.pwsi = &k->wsi;
     k->state = SOCK_CONNECTING;
+    k->tls_err = NULL;
     k->connects++;
     tp_debug(STAGE, "socket %d: connecting to %s", k->idx, y->url);
     if (!lws_client_connect_via_info(&ci) && k->state == SOCK_CONNECTING)
@@ -351,7 +353,10 @@ static void on_connect_error(struct ws_sock *k, const char *why) {
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    if (y->tls && is_cert_error(why) && !y->ever_connected) {
+    if (k->tls_err)
+        snprintf(msg, sizeof msg, "cannot connect to %.200s: server certificate rejected: %.180s",
+                 y->url, k->tls_err);
+    if (y->tls && (k->tls_err || is_cert_error(why)) && !y->ever_connected) {
         set_fatal(y, "%s (TLS certificate verification failed; if the server uses a private CA, "
                      "pass it with --tls-ca FILE)", msg);
         k->state = SOCK_WAIT;
@@ -504,6 +509,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len) {
     struct ws_sock *k = user;
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        /* here user is the X509_STORE_CTX and len is OpenSSL's verdict */
+        k = lws_wsi_user(wsi);
+        if (k && !len)
+            k->tls_err = X509_verify_cert_error_string(X509_STORE_CTX_get_error(user));
+        return 0;
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
         unsigned char **p = in, *end = *p + len;
         static const char ua[] = "Mozilla/5.0 (compatible; tickpipe)";

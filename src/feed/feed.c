@@ -229,8 +229,10 @@ static int on_writeable(struct conn *c) {
             return -1;
         else
             writes += rc;
-    memmove(c->snaps, c->snaps + si, (size_t)(c->nsnap - si) * sizeof *c->snaps);
-    c->nsnap -= si;
+    if (si) {
+        memmove(c->snaps, c->snaps + si, (size_t)(c->nsnap - si) * sizeof *c->snaps);
+        c->nsnap -= si;
+    }
     uint64_t end = c->started ? avail(fd) : 0;
     while (c->cur < end && writes < WRITES_PER_CALLBACK && scanned < SCAN_PER_CALLBACK &&
            !dropping(c) && !lws_send_pipe_choked(c->wsi)) {

@@ -41,7 +41,9 @@ def main():
                                        "--drop-every", "15000"])
     out = os.path.join(work, "got.txt")
     client = Proc([BIN, "record", "--source", "yahoo:" + url + "?version=2", "--symbols-file", symfile,
-                   "--out", out], work, "record", {"TP_WS_BACKOFF_MIN_MS": "100", "TP_WS_BACKOFF_MAX_MS": "400"})
+                   "--out", out], work, "record", {"TP_WS_BACKOFF_MIN_MS": "100", "TP_WS_BACKOFF_MAX_MS": "400",
+                    # under ASan, a small quarantine keeps freed memory from looking like a leak
+                    "ASAN_OPTIONS": "quarantine_size_mb=1:" + os.environ.get("ASAN_OPTIONS", "")})
     samples = []
     try:
         deadline = time.monotonic() + secs * 3 + 60

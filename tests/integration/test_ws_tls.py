@@ -30,7 +30,8 @@ def main():
         check(r.returncode == 0, "record over wss with --tls-ca failed: " + r.stderr)
         check(sum(1 for _ in open(out)) == 30, "expected 30 frames recorded over wss")
         for cmd in (["record", "--out", os.path.join(work, "no.txt")],
-                    ["run", "--store", "sqlite:" + os.path.join(work, "no.db")]):
+                    ["run", "--store", "sqlite:" + os.path.join(work, "no.db"),
+                     "--deadletter", os.path.join(work, "no.dl")]):
             r = subprocess.run([BIN] + cmd + ["--source", "yahoo:" + url, "--symbols", syms[0]],
                                capture_output=True, text=True, timeout=60)
             check(r.returncode == 1, "%s without --tls-ca must fail with 1, got %d: %s"

@@ -701,7 +701,7 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
 static int open_dead_letter(struct tp_processor *p, const char *path, char *errbuf, size_t errsize) {
     p->dl = fopen(path, "a");
     if (!p->dl)
-        return tp_errf(errbuf, errsize, TP_EINVAL, "--deadletter %s: cannot open: %s", path,
+        return tp_errf(errbuf, errsize, TP_EIO, "--deadletter %s: cannot open: %s", path,
                        strerror(errno));
     char *abs = realpath(path, NULL);
     size_t n = strlen(abs ? abs : path) + 16;

@@ -11,7 +11,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang libclang-rt-14-dev \
   librdkafka-dev libwebsockets-dev libjansson-dev libsqlite3-dev libssl-dev \
-  sqlite3 openssl kcat procps \
+  sqlite3 openssl kcat procps bc \
   python3 python3-protobuf python3-websockets python3-cassandra python3-confluent-kafka \
   >/dev/null
 echo "install-deps.sh: done"

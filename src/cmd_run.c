@@ -181,37 +181,38 @@ struct run_cfg {
     int progress, quiet;
 };
 
-/* Reads a symbols file (one per line or comma separated; # comments) into
- * a malloc'ed comma list. */
+/* Reads a symbols file (one per line or comma separated, lines of any
+ * length; # starts a comment) into a malloc'ed comma list. */
 static char *read_symbols_file(const char *path, char *errbuf, size_t errsize) {
     FILE *f = fopen(path, "r");
     if (!f) {
         tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: cannot open", path);
         return NULL;
     }
-    size_t cap = 4096, len = 0;
-    char *out = malloc(cap), line[1024];
-    while (out && fgets(line, sizeof line, f)) {
-        char *hash = strchr(line, '#');
+    size_t cap = 4096, len = 0, lcap = 0;
+    char *out = malloc(cap), *line = NULL;
+    while (out && getline(&line, &lcap, f) >= 0) {
+        char *hash = strchr(line, '#'), *save = NULL;
         if (hash)
             *hash = '\0';
-        for (char *tok = strtok(line, ", \t\r\n"); tok && out; tok = strtok(NULL, ", \t\r\n")) {
+        for (char *tok = strtok_r(line, ", \t\r\n", &save); tok && out;
+             tok = strtok_r(NULL, ", \t\r\n", &save)) {
             size_t n = strlen(tok);
-            if (len + n + 2 > cap) {
+            while (out && len + n + 2 > cap) {
                 char *no = realloc(out, cap *= 2);
-                if (!no) {
+                if (!no)
                     free(out);
-                    out = NULL;
-                    break;
-                }
                 out = no;
             }
+            if (!out)
+                break;
             if (len)
                 out[len++] = ',';
             memcpy(out + len, tok, n);
             len += n;
         }
     }
+    free(line);
     fclose(f);
     if (out)
         out[len] = '\0';

@@ -41,5 +41,12 @@ if [[ $(head -n 1 <<<"$csv") == "symbol,time,price,cum_avg_price,count" ]]; then
 else failed=$((failed + 1)); echo "FAIL: csv header: $csv" >&2; fi
 if (cd "$work" && "$TP_BIN" query --store sqlite:z.db ticks --format json) | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin); assert len(r)==3 and r[0]["seq"]==1, r'; then passed=$((passed + 1))
 else failed=$((failed + 1)); echo "FAIL: json output" >&2; fi
+# --symbols-file: one long comma-separated line and one-per-line both work
+{ printf 'S%d,' $(seq 1 400); echo; echo "# comment"; echo "T1"; echo "T2 # trailing"; } > "$work/syms.txt"
+(cd "$work" && "$TP_BIN" run --source sim:count=4000 --symbols-file syms.txt --store sqlite:syms.db 2>/dev/null)
+n=$(sqlite3 "$work/syms.db" "SELECT count(DISTINCT symbol) FROM ticks WHERE symbol GLOB 'S*' OR symbol IN ('T1','T2')")
+if [ "$n" = 402 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: --symbols-file gave $n symbols, want 402" >&2; fi
+expect 2 "--symbols-file $work/none.txt" -- run --source sim:count=1 --symbols-file "$work/none.txt"
+
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,7 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "cql_int.h"
+#include "cql_store_int.h"
 #include "../core/tp_error.h"
 
 /* ------------------------------------------------------------ buffers */
@@ -476,4 +479,24 @@ int cql_error_retriable(int32_t code) {
     default:
         return 0;
     }
+}
+
+/* ------------------------------------------------------------ name-based UUIDs */
+/* The namespace of the yahoofinance seed table's ids (a fixed random UUID). */
+const uint8_t TP_CQL_SEED_NAMESPACE[16] = {0x3f, 0x6c, 0x2a, 0x91, 0x5e, 0x04, 0x4b, 0x7d,
+                                           0x9a, 0x1c, 0x62, 0xd8, 0x0b, 0xe3, 0x47, 0x15};
+
+void tp_cql_uuid_v5(const uint8_t ns[16], const void *name, size_t len, uint8_t out[16]) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+        EVP_DigestUpdate(ctx, ns, 16) == 1 && EVP_DigestUpdate(ctx, name, len) == 1)
+        EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    if (mdlen < 16)
+        memset(md, 0, 16);
+    memcpy(out, md, 16);
+    out[6] = (uint8_t)((out[6] & 0x0F) | 0x50);   /* version 5 */
+    out[8] = (uint8_t)((out[8] & 0x3F) | 0x80);   /* RFC 4122 variant */
 }

@@ -192,7 +192,10 @@ static int collect_parts(struct qctx *q, const struct tp_cql_result *r) {
 static int list_parts(struct qctx *q, char *errbuf, size_t errsize) {
     const struct tp_query *qr = q->qr;
     int bars = qr->kind == TP_QUERY_BARS;
+    /* Days are clamped to +-10 million (27,000 years) so months stay in int32. */
     int64_t d0 = cas_floor_div(qr->from, DAY_MS), d1 = cas_floor_div(qr->to, DAY_MS);
+    d0 = d0 < -10000000 ? -10000000 : d0 > 10000000 ? 10000000 : d0;
+    d1 = d1 < -10000000 ? -10000000 : d1 > 10000000 ? 10000000 : d1;
     q->lo = bars ? cas_month_of_day(d0) : d0;
     q->hi = bars ? cas_month_of_day(d1) : d1;
     int bounded = qr->from != INT64_MIN && qr->to != INT64_MAX && qr->symbol &&

@@ -14,9 +14,11 @@ framing. The real driver connects to it (tests/integration/test_cql_driver.py).
 On demand: PasswordAuthenticator (--auth USER:PASS), TLS (--tls-cert/--tls-key),
 and faults set through a line-based control port:
     fault KIND N     KIND in overloaded, unavailable, write_timeout,
-                     read_timeout, syntax, drop: the next N matching requests
-                     (writes; read_timeout: SELECTs) fail that way. drop closes
-                     the connection on receipt of a BATCH without answering.
+                     read_timeout, syntax, drop, unprepared: the next N matching
+                     requests (writes; read_timeout: SELECTs) fail that way.
+                     drop closes the connection on receipt of a BATCH without
+                     answering; unprepared forgets the id of the next N
+                     EXECUTEd or batched statements (as a restarted node would).
     forget           forget all prepared ids (next EXECUTE gets Unprepared)
     reorder 0|1      answer the frames of each read in reverse order
     dump KS.TABLE    one JSON line: all rows (blobs as hex, uuids as text)
@@ -930,6 +932,10 @@ class Conn:
         raise CqlError(0x000A, "Unknown opcode %d" % opcode)
 
     def lookup(self, pid):
+        if self.server.faults.get('unprepared', 0) > 0 and pid in self.engine.prepared:
+            self.server.faults['unprepared'] -= 1
+            self.engine.stats['faults'] += 1
+            del self.engine.prepared[pid]     # as if this node had restarted
         stmt = self.engine.prepared.get(pid)
         if stmt is None:
             self.engine.stats['unprepared'] += 1

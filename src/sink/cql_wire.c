@@ -328,8 +328,8 @@ static int parse_rows(struct rd *rd, struct tp_cql_result *r) {
     if (rc < 0)
         return rc;
     int32_t nrows = rd_i32(rd);
-    if (rd->bad || nrows < 0)
-        return TP_EPARSE;
+    if (rd->bad || nrows < 0 || (r->ncols == 0 && nrows > 0))
+        return TP_EPARSE;   /* rows without columns would be free to claim */
     uint64_t cells = (uint64_t)nrows * (uint64_t)r->ncols;
     if (cells * 4 > rd->len - rd->off)
         return TP_EPARSE;

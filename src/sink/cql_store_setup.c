@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
 #include "../core/tp_opts.h"
+#include "cql_int.h"
 #include "cql_store_int.h"
 
 /* ------------------------------------------------------------ map */
@@ -501,8 +503,55 @@ int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, 
     return 0;
 }
 
+/* Collects distinct schema versions (uuids) of one result into seen[]. */
+static int add_versions(const struct tp_cql_result *r, uint8_t seen[][16], int n) {
+    for (int i = 0; i < r->nrows; i++) {
+        int k = 0;
+        if (r->lens[(size_t)i * (size_t)r->ncols] != 16)
+            continue;
+        const uint8_t *v = r->vals[(size_t)i * (size_t)r->ncols];
+        while (k < n && memcmp(seen[k], v, 16) != 0)
+            k++;
+        if (k == n && n < 8)
+            memcpy(seen[n++], v, 16);
+    }
+    return n;
+}
+
+/* After DDL on a cluster, waits (up to request-timeout) until every node
+ * reports one schema version, as drivers do, so the statements prepared
+ * next find their tables on any node. */
+static int wait_schema_agreement(struct cas *s, char *errbuf, size_t errsize) {
+    int64_t deadline = cql_now_ms() + s->opt.request_timeout_ms;
+    for (;;) {
+        struct tp_cql_result *local = NULL, *peers = NULL;
+        uint8_t seen[8][16];
+        int n = 0;
+        int rc = tp_cql_query(s->c, "SELECT schema_version FROM system.local WHERE key = 'local'",
+                              &local, errbuf, errsize);
+        if (rc == 0 && tp_cql_query(s->c, "SELECT schema_version FROM system.peers", &peers,
+                                    errbuf, errsize) == 0)
+            n = add_versions(peers, seen, n);
+        if (rc == 0)
+            n = add_versions(local, seen, n);
+        tp_cql_result_free(local);
+        tp_cql_result_free(peers);
+        if (rc < 0 || n <= 1)
+            return rc;
+        if (cql_now_ms() > deadline) {
+            tp_warn("cassandra", "schema versions still disagree after request-timeout; "
+                    "continuing");
+            return 0;
+        }
+        struct timespec ts = {0, 200 * 1000000};
+        nanosleep(&ts, NULL);   /* a poll interval of a start-up wait, not a test sleep */
+    }
+}
+
 int cas_schema(struct cas *s, char *errbuf, size_t errsize) {
     int rc = run_ddl(s, errbuf, errsize);
+    if (rc == 0)
+        rc = wait_schema_agreement(s, errbuf, errsize);
     if (rc == 0)
         rc = prepare_all(s, errbuf, errsize);
     if (rc == 0)

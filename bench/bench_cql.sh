@@ -42,9 +42,10 @@ for i in $(seq "$repeat"); do
   after=$(stat rows_written)
   ticks=$(grep -o 'applied=[0-9]*' "$work/run.err" | cut -d= -f2)
   mif=$(grep -o 'max_in_flight=[0-9]*' "$work/run.err" | cut -d= -f2)
+  reqs=$(grep -o ' requests=[0-9]*' "$work/run.err" | cut -d= -f2)
   r=$(echo "$ticks / ($t1 - $t0)" | bc -l); tot=$(echo "($after - $before) / ($t1 - $t0)" | bc -l)
-  printf 'tickpipe run %d: %d ticks in %.2f s = %.0f tick rows/s (%.0f rows/s incl. bars, latest, state), max in flight %d\n' \
-    "$i" "$ticks" "$(echo "$t1 - $t0" | bc -l)" "$r" "$tot" "$mif"
+  printf 'tickpipe run %d: %d ticks in %.2f s = %.0f tick rows/s (%.0f rows/s incl. bars, latest, state; %.0f requests/s), max in flight %d\n' \
+    "$i" "$ticks" "$(echo "$t1 - $t0" | bc -l)" "$r" "$tot" "$(echo "$reqs / ($t1 - $t0)" | bc -l)" "$mif"
   tp_rates+=("$r"); tp_total+=("$tot"); inflight+=("$mif")
 done
 py_rates=()

@@ -74,7 +74,7 @@ struct tp_query {
 
 /* A row handed to a query callback: ncols named columns, each value a
  * NUL-terminated text (NULL for SQL NULL) and a type hint for JSON output
- * (0 text, 1 integer, 2 real, 3 blob as hex). Return non-zero to stop. */
+ * (0 text, 1 integer, 2 real, 3 blob, given as base64). Return non-zero to stop. */
 typedef int (*tp_query_cb)(void *opaque, int ncols, const char *const *names,
                            const char *const *values, const int *types);
 

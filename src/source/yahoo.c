@@ -337,8 +337,12 @@ static void sock_connect(struct ws_sock *k) {
     k->tls_err = NULL;
     k->connects++;
     tp_debug(STAGE, "socket %d: connecting to %s", k->idx, y->url);
-    if (!lws_client_connect_via_info(&ci) && k->state == SOCK_CONNECTING)
-        schedule_retry(k, "connect failed");
+    if (!lws_client_connect_via_info(&ci) && k->state == SOCK_CONNECTING) {
+        char why[600];
+        snprintf(why, sizeof why, "cannot connect to %s (host lookup or connection failed: offline?)",
+                 y->url);
+        schedule_retry(k, why);
+    }
 }
 
 static int is_cert_error(const char *why) {

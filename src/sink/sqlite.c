@@ -22,7 +22,7 @@
 static const char *const schema_sql =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
-    "PRAGMA cache_size=-131072;"
+    "PRAGMA cache_size=-32768;"
     "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, price REAL, cum_avg_price REAL, currency TEXT, exchange TEXT,"
     " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER,"

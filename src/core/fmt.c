@@ -5,14 +5,355 @@
  * print as null; integral values below 1e15 print with a trailing ".0";
  * otherwise the shortest of %.15g, %.16g, %.17g that reads back as the same
  * double, with ".0" added when it has neither a point nor an exponent.
+ *
+ * Those rules were first written with snprintf and strtod (about 1 us per
+ * number); tests/unit/test_fmt.c keeps that version as the reference and
+ * compares this one against it. Here the same answer is computed exactly
+ * with integers, without the C library:
+ *
+ *   v = m * 2^e. Its rounding interval [L, U] (the reals strtod maps back to
+ *   v) has the ends (4m - 2) * 2^(e-2) and (4m + 2) * 2^(e-2), or (4m - 1)
+ *   at the lower end when m is a power of two, and contains its ends exactly
+ *   when m is even (round half to even). Scaling by 10^(16-k), where 10^k
+ *   <= v < 10^(k+1), puts v between 10^16 and 10^17; for each scaled value
+ *   we keep its floor and the class of its fractional part (zero, below one
+ *   half, one half, above), which is all that rounding to 17, 16 or 15
+ *   significant digits (half to even, as printf does) and the test "is this
+ *   decimal inside [L, U]" need. Dividing by ten keeps that information
+ *   exact, so one scaling serves all three precisions.
+ *
+ *   The scaling is exact in one 128-bit product when 1e-15 <= v < 1e17
+ *   (every price, size and average we store); outside that range a small
+ *   fixed-size bignum does the same work more slowly.
  */
 #include "tp_fmt.h"
 
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+typedef unsigned __int128 u128;
+
+#define TEN16 10000000000000000ULL
+#define TEN17 100000000000000000ULL
+
+/* The fractional part of a non-negative rational, in the four classes that
+ * rounding to the nearest integer (ties to even) needs. */
+enum frac { FR_ZERO, FR_LOW, FR_HALF, FR_HIGH };
+
+struct scaled {
+    uint64_t q;   /* floor of the value */
+    enum frac fr; /* class of value - q */
+};
+
+/* The triple we track: the lower end of the rounding interval, v, the
+ * upper end, all multiplied by the same power of ten. */
+enum { LO, MID, HI };
+
+static const uint64_t pow5_u64[28] = {
+    1ULL, 5ULL, 25ULL, 125ULL, 625ULL, 3125ULL, 15625ULL, 78125ULL,
+    390625ULL, 1953125ULL, 9765625ULL, 48828125ULL, 244140625ULL,
+    1220703125ULL, 6103515625ULL, 30517578125ULL, 152587890625ULL,
+    762939453125ULL, 3814697265625ULL, 19073486328125ULL, 95367431640625ULL,
+    476837158203125ULL, 2384185791015625ULL, 11920928955078125ULL,
+    59604644775390625ULL, 298023223876953125ULL, 1490116119384765625ULL,
+    7450580596923828125ULL,
+};
+
+/* x / 10 with the fractional class kept exact. */
+static struct scaled sc_div10(struct scaled x) {
+    unsigned d = (unsigned)(x.q % 10);
+    struct scaled r = {x.q / 10, FR_LOW};
+    if (d == 0 && x.fr == FR_ZERO)
+        r.fr = FR_ZERO;
+    else if (d == 5)
+        r.fr = x.fr == FR_ZERO ? FR_HALF : FR_HIGH;
+    else if (d > 5)
+        r.fr = FR_HIGH;
+    return r;
+}
+
+/* ---- fast path: c * 2^e2 * 10^j exactly in 128 bits, 0 <= j <= 31 ---- */
+
+static int scale_fast1(uint64_t c, int e2, int j, struct scaled *out) {
+    u128 n = (u128)c * pow5_u64[j < 27 ? j : 27];
+    if (j > 27)
+        n *= pow5_u64[j - 27]; /* c < 2^55 and 5^31 < 2^72: no overflow */
+    int s = e2 + j;
+    if (s >= 0) {
+        if (s >= 64 || (n >> (64 - s)) != 0)
+            return -1;
+        out->q = (uint64_t)n << s;
+        out->fr = FR_ZERO;
+        return 0;
+    }
+    int sh = -s;
+    if (sh >= 128 || (n >> sh) >> 64 != 0)
+        return -1;
+    out->q = (uint64_t)(n >> sh);
+    u128 r = n & (((u128)1 << sh) - 1), half = (u128)1 << (sh - 1);
+    out->fr = r == 0 ? FR_ZERO : r < half ? FR_LOW : r == half ? FR_HALF : FR_HIGH;
+    return 0;
+}
+
+static int scale_fast(const uint64_t c[3], int e2, int j, struct scaled x[3]) {
+    if (j < 0 || j > 31)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (scale_fast1(c[i], e2, j, &x[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- slow path: a fixed-size bignum, little-endian 64-bit limbs ---- */
+
+#define BIG_LIMBS 24 /* 1536 bits; the largest value formed is under 1200 */
+
+struct big {
+    int n; /* limbs in use; w[n-1] != 0 unless n == 0 */
+    uint64_t w[BIG_LIMBS];
+};
+
+static void big_set(struct big *b, uint64_t v) {
+    b->w[0] = v;
+    b->n = v != 0;
+}
+
+static void big_mul(struct big *b, uint64_t f) {
+    u128 carry = 0;
+    for (int i = 0; i < b->n; i++) {
+        carry += (u128)b->w[i] * f;
+        b->w[i] = (uint64_t)carry;
+        carry >>= 64;
+    }
+    if (carry && b->n < BIG_LIMBS)
+        b->w[b->n++] = (uint64_t)carry;
+    while (b->n > 0 && b->w[b->n - 1] == 0)
+        b->n--;
+}
+
+static void big_mul_pow5(struct big *b, int k) {
+    for (; k >= 27; k -= 27)
+        big_mul(b, pow5_u64[27]);
+    if (k > 0)
+        big_mul(b, pow5_u64[k]);
+}
+
+static void big_shl(struct big *b, int bits) {
+    if (b->n == 0 || bits == 0)
+        return;
+    int limbs = bits / 64, r = bits % 64, n = b->n;
+    uint64_t top = r ? b->w[n - 1] >> (64 - r) : 0;
+    for (int i = n - 1; i >= 0; i--) {
+        uint64_t lo = (r && i > 0) ? b->w[i - 1] >> (64 - r) : 0;
+        b->w[i + limbs] = r ? (b->w[i] << r) | lo : b->w[i];
+    }
+    for (int i = 0; i < limbs; i++)
+        b->w[i] = 0;
+    b->n = n + limbs;
+    if (top)
+        b->w[b->n++] = top;
+}
+
+static int big_cmp(const struct big *a, const struct big *b) {
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    for (int i = a->n - 1; i >= 0; i--)
+        if (a->w[i] != b->w[i])
+            return a->w[i] < b->w[i] ? -1 : 1;
+    return 0;
+}
+
+/* a -= b; requires a >= b. */
+static void big_sub(struct big *a, const struct big *b) {
+    uint64_t borrow = 0;
+    for (int i = 0; i < a->n; i++) {
+        uint64_t bi = i < b->n ? b->w[i] : 0;
+        uint64_t d = a->w[i] - bi - borrow;
+        borrow = (a->w[i] < bi) || (a->w[i] - bi < borrow);
+        a->w[i] = d;
+    }
+    while (a->n > 0 && a->w[a->n - 1] == 0)
+        a->n--;
+}
+
+static int big_bitlen(const struct big *b) {
+    return b->n ? 64 * (b->n - 1) + 64 - __builtin_clzll(b->w[b->n - 1]) : 0;
+}
+
+/* Bits [from, from + 128) of b. */
+static u128 big_bits(const struct big *b, int from) {
+    int limb = from / 64, off = from % 64;
+    uint64_t w[3];
+    for (int i = 0; i < 3; i++)
+        w[i] = limb + i < b->n ? b->w[limb + i] : 0;
+    if (off == 0)
+        return (u128)w[1] << 64 | w[0];
+    uint64_t lo = w[0] >> off | w[1] << (64 - off);
+    uint64_t hi = w[1] >> off | w[2] << (64 - off);
+    return (u128)hi << 64 | lo;
+}
+
+/* num / den, where the quotient is known to be below 2^62. Clobbers num. */
+static struct scaled big_divide(struct big *num, const struct big *den) {
+    int db = big_bitlen(den);
+    int sh = db > 64 ? db - 64 : 0;
+    uint64_t dt = (uint64_t)big_bits(den, sh);
+    uint64_t q = (uint64_t)(big_bits(num, sh) / dt); /* within one of the truth */
+    struct big t = *den;
+    big_mul(&t, q);
+    while (big_cmp(&t, num) > 0) {
+        big_sub(&t, den);
+        q--;
+    }
+    big_sub(num, &t);
+    while (big_cmp(num, den) >= 0) {
+        big_sub(num, den);
+        q++;
+    }
+    struct scaled r = {q, FR_ZERO};
+    if (num->n == 0)
+        return r;
+    big_shl(num, 1);
+    int c = big_cmp(num, den);
+    r.fr = c < 0 ? FR_LOW : c == 0 ? FR_HALF : FR_HIGH;
+    return r;
+}
+
+static void scale_exact(const uint64_t c[3], int e2, int j, struct scaled x[3]) {
+    struct big den, num;
+    int s = e2 + j;
+    big_set(&den, 1);
+    if (j < 0)
+        big_mul_pow5(&den, -j);
+    if (s < 0)
+        big_shl(&den, -s);
+    for (int i = 0; i < 3; i++) {
+        big_set(&num, c[i]);
+        if (j > 0)
+            big_mul_pow5(&num, j);
+        if (s > 0)
+            big_shl(&num, s);
+        x[i] = big_divide(&num, &den);
+    }
+}
+
+/* ---- choosing the digits and printing them ---- */
+
+/* floor(E * log10(2)); exact for |E| < 2000. */
+static int floor_log10_pow2(int e) {
+    double t = (double)e * 0.30102999566398119521;
+    int k = (int)t;
+    return (double)k > t ? k - 1 : k;
+}
+
+/* The digits d (n of them, or 10^n after rounding up) in %g style with
+ * precision n and decimal exponent k. */
+static int emit(char *buf, int neg, uint64_t d, int n, int k) {
+    char dig[20];
+    int p = 0;
+    if (d >= (n == 17 ? TEN17 : n == 16 ? TEN16 : TEN16 / 10)) { /* rounded up to 10^n */
+        d /= 10;
+        k++;
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        dig[i] = (char)('0' + d % 10);
+        d /= 10;
+    }
+    int nd = n;
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--;
+    if (neg)
+        buf[p++] = '-';
+    if (k < -4 || k >= n) {
+        buf[p++] = dig[0];
+        if (nd > 1) {
+            buf[p++] = '.';
+            memcpy(buf + p, dig + 1, (size_t)nd - 1);
+            p += nd - 1;
+        }
+        buf[p++] = 'e';
+        buf[p++] = k < 0 ? '-' : '+';
+        int a = k < 0 ? -k : k;
+        if (a >= 100)
+            buf[p++] = (char)('0' + a / 100);
+        buf[p++] = (char)('0' + a / 10 % 10);
+        buf[p++] = (char)('0' + a % 10);
+    } else if (k >= 0) {
+        int ip = k + 1; /* digits before the point */
+        for (int i = 0; i < ip; i++)
+            buf[p++] = i < nd ? dig[i] : '0';
+        buf[p++] = '.';
+        if (nd > ip) {
+            memcpy(buf + p, dig + ip, (size_t)(nd - ip));
+            p += nd - ip;
+        } else {
+            buf[p++] = '0';
+        }
+    } else {
+        buf[p++] = '0';
+        buf[p++] = '.';
+        for (int i = 0; i < -k - 1; i++)
+            buf[p++] = '0';
+        memcpy(buf + p, dig, (size_t)nd);
+        p += nd;
+    }
+    buf[p] = '\0';
+    return p;
+}
+
+/* Does d (at the scale where x is divided by 10^(17-n)) lie in [L, U],
+ * ends included when m is even? */
+static int in_interval(uint64_t d, const struct scaled x[3], int even) {
+    const struct scaled *lo = &x[LO], *hi = &x[HI];
+    int ok_lo = even ? lo->q + (lo->fr != FR_ZERO) <= d : lo->q < d;
+    int ok_hi = d < hi->q || (d == hi->q && (even || hi->fr != FR_ZERO));
+    return ok_lo && ok_hi;
+}
+
+static uint64_t round_half_even(struct scaled s) {
+    return s.q + (s.fr == FR_HIGH || (s.fr == FR_HALF && (s.q & 1)));
+}
+
+/* v finite, nonzero and not integral below 1e15. */
+static int fmt_general(char *buf, double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    int neg = (int)(bits >> 63), be = (int)(bits >> 52 & 0x7ff);
+    uint64_t frac = bits & ((1ULL << 52) - 1);
+    uint64_t m = be ? frac | 1ULL << 52 : frac;
+    int e = be ? be - 1075 : -1074;
+    uint64_t c[3] = {frac == 0 && be > 1 ? 4 * m - 1 : 4 * m - 2, 4 * m, 4 * m + 2};
+    int k = floor_log10_pow2(e + 63 - __builtin_clzll(m));
+    struct scaled x[3];
+    for (;;) {
+        if (scale_fast(c, e - 2, 16 - k, x) < 0)
+            scale_exact(c, e - 2, 16 - k, x);
+        if (x[MID].q < TEN16) { /* k was one too high; not expected */
+            k--;
+            continue;
+        }
+        break;
+    }
+    while (x[MID].q >= TEN17) {
+        for (int i = 0; i < 3; i++)
+            x[i] = sc_div10(x[i]);
+        k++;
+    }
+    struct scaled x16[3], x15[3];
+    for (int i = 0; i < 3; i++) {
+        x16[i] = sc_div10(x[i]);
+        x15[i] = sc_div10(x16[i]);
+    }
+    int even = !(m & 1);
+    uint64_t d = round_half_even(x15[MID]);
+    if (in_interval(d, x15, even))
+        return emit(buf, neg, d, 15, k);
+    d = round_half_even(x16[MID]);
+    if (in_interval(d, x16, even))
+        return emit(buf, neg, d, 16, k);
+    return emit(buf, neg, round_half_even(x[MID]), 17, k);
+}
 
 static int fmt_integral(char *buf, double v) {
     char tmp[24];
@@ -34,23 +375,16 @@ static int fmt_integral(char *buf, double v) {
 }
 
 int tp_fmt_double(char *buf, size_t cap, double v) {
-    if (cap < 32)
-        return snprintf(buf, cap, "%s", "");
+    if (cap < 32) {
+        if (cap > 0)
+            buf[0] = '\0';
+        return 0;
+    }
     if (!isfinite(v)) {
         memcpy(buf, "null", 5);
         return 4;
     }
-    if (fabs(v) < 1e15 && v == floor(v))
+    if (fabs(v) < 1e15 && (double)(int64_t)v == v)
         return fmt_integral(buf, v);
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, cap, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    if (!strpbrk(buf, ".e")) {
-        memcpy(buf + n, ".0", 3);
-        n += 2;
-    }
-    return n;
+    return fmt_general(buf, v);
 }

@@ -73,38 +73,6 @@ static struct scaled sc_div10(struct scaled x) {
     return r;
 }
 
-/* ---- fast path: c * 2^e2 * 10^j exactly in 128 bits, 0 <= j <= 31 ---- */
-
-static int scale_fast1(uint64_t c, int e2, int j, struct scaled *out) {
-    u128 n = (u128)c * pow5_u64[j < 27 ? j : 27];
-    if (j > 27)
-        n *= pow5_u64[j - 27]; /* c < 2^55 and 5^31 < 2^72: no overflow */
-    int s = e2 + j;
-    if (s >= 0) {
-        if (s >= 64 || (n >> (64 - s)) != 0)
-            return -1;
-        out->q = (uint64_t)n << s;
-        out->fr = FR_ZERO;
-        return 0;
-    }
-    int sh = -s;
-    if (sh >= 128 || (n >> sh) >> 64 != 0)
-        return -1;
-    out->q = (uint64_t)(n >> sh);
-    u128 r = n & (((u128)1 << sh) - 1), half = (u128)1 << (sh - 1);
-    out->fr = r == 0 ? FR_ZERO : r < half ? FR_LOW : r == half ? FR_HALF : FR_HIGH;
-    return 0;
-}
-
-static int scale_fast(const uint64_t c[3], int e2, int j, struct scaled x[3]) {
-    if (j < 0 || j > 31)
-        return -1;
-    for (int i = 0; i < 3; i++)
-        if (scale_fast1(c[i], e2, j, &x[i]) < 0)
-            return -1;
-    return 0;
-}
-
 /* ---- slow path: a fixed-size bignum, little-endian 64-bit limbs ---- */
 
 #define BIG_LIMBS 24 /* 1536 bits; the largest value formed is under 1200 */
@@ -247,19 +215,34 @@ static int floor_log10_pow2(int e) {
     return (double)k > t ? k - 1 : k;
 }
 
+static const char two_digits[201] =
+    "000102030405060708091011121314151617181920212223242526272829303132"
+    "333435363738394041424344454647484950515253545556575859606162636465"
+    "66676869707172737475767778798081828384858687888990919293949596979899";
+
+/* The 8 decimal digits of x < 10^8. */
+static inline void put8(char *out, uint32_t x) {
+    uint32_t hi = x / 10000, lo = x % 10000;
+    memcpy(out, two_digits + 2 * (hi / 100), 2);
+    memcpy(out + 2, two_digits + 2 * (hi % 100), 2);
+    memcpy(out + 4, two_digits + 2 * (lo / 100), 2);
+    memcpy(out + 6, two_digits + 2 * (lo % 100), 2);
+}
+
 /* The digits d (n of them, or 10^n after rounding up) in %g style with
  * precision n and decimal exponent k. */
 static int emit(char *buf, int neg, uint64_t d, int n, int k) {
-    char dig[20];
+    char tmp[17];
     int p = 0;
     if (d >= (n == 17 ? TEN17 : n == 16 ? TEN16 : TEN16 / 10)) { /* rounded up to 10^n */
         d /= 10;
         k++;
     }
-    for (int i = n - 1; i >= 0; i--) {
-        dig[i] = (char)('0' + d % 10);
-        d /= 10;
-    }
+    uint64_t rest = d % TEN16;
+    tmp[0] = (char)('0' + d / TEN16);
+    put8(tmp + 1, (uint32_t)(rest / 100000000));
+    put8(tmp + 9, (uint32_t)(rest % 100000000));
+    const char *dig = tmp + 17 - n;
     int nd = n;
     while (nd > 1 && dig[nd - 1] == '0')
         nd--;
@@ -280,9 +263,10 @@ static int emit(char *buf, int neg, uint64_t d, int n, int k) {
         buf[p++] = (char)('0' + a / 10 % 10);
         buf[p++] = (char)('0' + a % 10);
     } else if (k >= 0) {
-        int ip = k + 1; /* digits before the point */
-        for (int i = 0; i < ip; i++)
-            buf[p++] = i < nd ? dig[i] : '0';
+        int ip = k + 1, have = nd < ip ? nd : ip; /* digits before the point */
+        memcpy(buf + p, dig, (size_t)have);
+        memset(buf + p + have, '0', (size_t)(ip - have));
+        p += ip;
         buf[p++] = '.';
         if (nd > ip) {
             memcpy(buf + p, dig + ip, (size_t)(nd - ip));
@@ -293,8 +277,8 @@ static int emit(char *buf, int neg, uint64_t d, int n, int k) {
     } else {
         buf[p++] = '0';
         buf[p++] = '.';
-        for (int i = 0; i < -k - 1; i++)
-            buf[p++] = '0';
+        memset(buf + p, '0', (size_t)(-k - 1));
+        p += -k - 1;
         memcpy(buf + p, dig, (size_t)nd);
         p += nd;
     }
@@ -315,20 +299,95 @@ static uint64_t round_half_even(struct scaled s) {
     return s.q + (s.fr == FR_HIGH || (s.fr == FR_HALF && (s.q & 1)));
 }
 
-/* v finite, nonzero and not integral below 1e15. */
-static int fmt_general(char *buf, double v) {
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    int neg = (int)(bits >> 63), be = (int)(bits >> 52 & 0x7ff);
-    uint64_t frac = bits & ((1ULL << 52) - 1);
-    uint64_t m = be ? frac | 1ULL << 52 : frac;
-    int e = be ? be - 1075 : -1074;
-    uint64_t c[3] = {frac == 0 && be > 1 ? 4 * m - 1 : 4 * m - 2, 4 * m, 4 * m + 2};
-    int k = floor_log10_pow2(e + 63 - __builtin_clzll(m));
+/* ---- fast path: 1e-15 <= v < 1e17, exact in 128 bits ---- */
+
+/* v scaled by 10^(16-k) to [10^16, 10^17): floor q and remainder r in
+ * units of 2^-sh, and the integers the rounding interval accepts. */
+struct fast {
+    uint64_t q, lo_min, hi_max;
+    u128 r;
+    int sh;
+};
+
+/* Scales v = m * 2^e (lopsided: m a power of two above the smallest normal)
+ * by 10^j. Returns -1 when j or the result is out of the 128-bit range. */
+static int fast_scale(struct fast *f, uint64_t m, int e, int lopsided, int j) {
+    if (j < 0 || j > 31)
+        return -1;
+    u128 p5 = j <= 27 ? pow5_u64[j] : (u128)pow5_u64[27] * pow5_u64[j - 27];
+    u128 n = (u128)(4 * m) * p5; /* < 2^55 * 5^31 < 2^127 */
+    u128 nu = n + 2 * p5, nl = n - (lopsided ? p5 : 2 * p5);
+    int s = e - 2 + j, even = !(m & 1);
+    uint64_t qu, ql;
+    int nzu = 0, nzl = 0;
+    if (s >= 0) {
+        if (s >= 64 || (nu >> (64 - s)) != 0)
+            return -1;
+        f->q = (uint64_t)n << s;
+        qu = (uint64_t)nu << s;
+        ql = (uint64_t)nl << s;
+        f->r = 0;
+        f->sh = 0;
+    } else {
+        int sh = -s;
+        if (sh > 100 || (nu >> sh) >> 64 != 0)
+            return -1;
+        u128 mask = ((u128)1 << sh) - 1;
+        f->q = (uint64_t)(n >> sh);
+        qu = (uint64_t)(nu >> sh);
+        ql = (uint64_t)(nl >> sh);
+        f->r = n & mask;
+        f->sh = sh;
+        nzu = (nu & mask) != 0;
+        nzl = (nl & mask) != 0;
+    }
+    f->lo_min = even ? ql + nzl : ql + 1;
+    f->hi_max = even || nzu ? qu : qu - 1;
+    return 0;
+}
+
+/* The scaled v rounded to 17 - log10(p) digits, half to even. */
+static inline uint64_t fast_round(const struct fast *f, uint64_t p) {
+    uint64_t d = f->q / p, rem = f->q % p;
+    u128 twice = ((u128)rem << (f->sh + 1)) + 2 * f->r, whole = (u128)p << f->sh;
+    return d + (twice > whole || (twice == whole && (d & 1)));
+}
+
+/* Those digits when they read back as v, else 0. */
+static inline uint64_t fast_try(const struct fast *f, uint64_t p) {
+    uint64_t d = fast_round(f, p), x = d * p;
+    return f->lo_min <= x && x <= f->hi_max ? d : 0;
+}
+
+static int fmt_fast(char *buf, int neg, uint64_t m, int e, int lopsided, int k) {
+    struct fast f;
+    for (int tries = 0; tries < 2; tries++) {
+        if (fast_scale(&f, m, e, lopsided, 16 - k) < 0)
+            return -1;
+        if (f.q >= TEN17)
+            k++;
+        else if (f.q < TEN16)
+            k--;
+        else
+            break;
+    }
+    if (f.q < TEN16 || f.q >= TEN17)
+        return -1;
+    uint64_t d;
+    if ((d = fast_try(&f, 100)) != 0)
+        return emit(buf, neg, d, 15, k);
+    if ((d = fast_try(&f, 10)) != 0)
+        return emit(buf, neg, d, 16, k);
+    return emit(buf, neg, fast_round(&f, 1), 17, k);
+}
+
+/* ---- any finite double ---- */
+
+static int fmt_exact(char *buf, int neg, uint64_t m, int e, int lopsided, int k) {
+    uint64_t c[3] = {lopsided ? 4 * m - 1 : 4 * m - 2, 4 * m, 4 * m + 2};
     struct scaled x[3];
     for (;;) {
-        if (scale_fast(c, e - 2, 16 - k, x) < 0)
-            scale_exact(c, e - 2, 16 - k, x);
+        scale_exact(c, e - 2, 16 - k, x);
         if (x[MID].q < TEN16) { /* k was one too high; not expected */
             k--;
             continue;
@@ -353,6 +412,19 @@ static int fmt_general(char *buf, double v) {
     if (in_interval(d, x16, even))
         return emit(buf, neg, d, 16, k);
     return emit(buf, neg, round_half_even(x[MID]), 17, k);
+}
+
+/* v finite, nonzero and not integral below 1e15. */
+static int fmt_general(char *buf, double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    int neg = (int)(bits >> 63), be = (int)(bits >> 52 & 0x7ff);
+    uint64_t frac = bits & ((1ULL << 52) - 1);
+    uint64_t m = be ? frac | 1ULL << 52 : frac;
+    int e = be ? be - 1075 : -1074, lopsided = frac == 0 && be > 1;
+    int k = floor_log10_pow2(e + 63 - __builtin_clzll(m));
+    int n = fmt_fast(buf, neg, m, e, lopsided, k);
+    return n >= 0 ? n : fmt_exact(buf, neg, m, e, lopsided, k);
 }
 
 static int fmt_integral(char *buf, double v) {

@@ -3,8 +3,9 @@
  * strtod reference it replaced (tests/fmt_reference.h), on one core, over
  * three sets: float32-derived prices (what Yahoo sends), doubles in
  * [10, 1000) with all 53 bits used (running averages, VWAPs) and random
- * double bit patterns of every exponent. Five runs each; prints the median.
- * Run on a release build (never a sanitizer build):
+ * double bit patterns of every exponent. Five runs each; prints the median
+ * of the CPU time of this thread (the machine may be shared, and other load
+ * should not count). Run on a release build (never a sanitizer build):
  *
  *   bench_fmt [--count N]      N numbers per set (default 1000000)
  */
@@ -28,9 +29,9 @@ static uint64_t rng_next(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
-static double now_s(void) {
+static double cpu_s(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -44,10 +45,10 @@ static double time_fn(fmt_fn f, const double *v, size_t n, size_t *sink) {
     double ns[RUNS];
     char buf[32];
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now_s();
+        double t0 = cpu_s();
         for (size_t i = 0; i < n; i++)
             *sink += (size_t)f(buf, sizeof buf, v[i]);
-        ns[r] = (now_s() - t0) * 1e9 / (double)n;
+        ns[r] = (cpu_s() - t0) * 1e9 / (double)n;
     }
     qsort(ns, RUNS, sizeof ns[0], cmp_double);
     return ns[RUNS / 2];

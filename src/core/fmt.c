@@ -208,11 +208,9 @@ static void scale_exact(const uint64_t c[3], int e2, int j, struct scaled x[3]) 
 
 /* ---- choosing the digits and printing them ---- */
 
-/* floor(E * log10(2)); exact for |E| < 2000. */
+/* floor(e * log10(2)) for |e| < 1650: 78913 / 2^18 is close enough. */
 static int floor_log10_pow2(int e) {
-    double t = (double)e * 0.30102999566398119521;
-    int k = (int)t;
-    return (double)k > t ? k - 1 : k;
+    return e >= 0 ? (int)(((uint32_t)e * 78913) >> 18) : -(int)(((uint32_t)-e * 78913) >> 18) - 1;
 }
 
 static const char two_digits[201] =
@@ -230,60 +228,59 @@ static inline void put8(char *out, uint32_t x) {
 }
 
 /* The digits d (n of them, or 10^n after rounding up) in %g style with
- * precision n and decimal exponent k. */
+ * precision n and decimal exponent k, written straight into buf with
+ * fixed-size copies that stay inside its 32 bytes. */
 static int emit(char *buf, int neg, uint64_t d, int n, int k) {
-    char tmp[17];
-    int p = 0;
+    char dig[32];
     if (d >= (n == 17 ? TEN17 : n == 16 ? TEN16 : TEN16 / 10)) { /* rounded up to 10^n */
         d /= 10;
         k++;
     }
-    uint64_t rest = d % TEN16;
-    tmp[0] = (char)('0' + d / TEN16);
-    put8(tmp + 1, (uint32_t)(rest / 100000000));
-    put8(tmp + 9, (uint32_t)(rest % 100000000));
-    const char *dig = tmp + 17 - n;
-    int nd = n;
-    while (nd > 1 && dig[nd - 1] == '0')
+    int nd = n; /* significant digits once trailing zeros are gone */
+    while (d % 10 == 0) {
+        d /= 10;
         nd--;
-    if (neg)
-        buf[p++] = '-';
+    }
+    uint64_t rest = d % TEN16;
+    dig[0] = (char)('0' + d / TEN16);
+    put8(dig + 1, (uint32_t)(rest / 100000000));
+    put8(dig + 9, (uint32_t)(rest % 100000000));
+    memset(dig + 17, '0', 15);
+    const char *s = dig + 17 - nd; /* the digits, then zeros */
+    char *o = buf;
+    *o = '-';
+    o += neg;
     if (k < -4 || k >= n) {
-        buf[p++] = dig[0];
-        if (nd > 1) {
-            buf[p++] = '.';
-            memcpy(buf + p, dig + 1, (size_t)nd - 1);
-            p += nd - 1;
-        }
-        buf[p++] = 'e';
-        buf[p++] = k < 0 ? '-' : '+';
+        o[0] = s[0];
+        o[1] = '.';
+        memcpy(o + 2, s + 1, 16);
+        o += nd > 1 ? nd + 1 : 1;
+        *o++ = 'e';
+        *o++ = k < 0 ? '-' : '+';
         int a = k < 0 ? -k : k;
         if (a >= 100)
-            buf[p++] = (char)('0' + a / 100);
-        buf[p++] = (char)('0' + a / 10 % 10);
-        buf[p++] = (char)('0' + a % 10);
+            *o++ = (char)('0' + a / 100);
+        memcpy(o, two_digits + 2 * (a % 100), 2);
+        o += 2;
     } else if (k >= 0) {
-        int ip = k + 1, have = nd < ip ? nd : ip; /* digits before the point */
-        memcpy(buf + p, dig, (size_t)have);
-        memset(buf + p + have, '0', (size_t)(ip - have));
-        p += ip;
-        buf[p++] = '.';
-        if (nd > ip) {
-            memcpy(buf + p, dig + ip, (size_t)(nd - ip));
-            p += nd - ip;
+        int ip = k + 1; /* digits before the point */
+        memcpy(o, s, 17);
+        o[ip] = '.';
+        if (ip <= 14) {
+            memcpy(o + ip + 1, s + ip, 16);
         } else {
-            buf[p++] = '0';
+            o[ip + 1] = '0';
+            for (int i = ip; i < nd; i++)
+                o[i + 1] = s[i];
         }
+        o += nd > ip ? nd + 1 : ip + 2; /* at least one digit after the point */
     } else {
-        buf[p++] = '0';
-        buf[p++] = '.';
-        memset(buf + p, '0', (size_t)(-k - 1));
-        p += -k - 1;
-        memcpy(buf + p, dig, (size_t)nd);
-        p += nd;
+        memcpy(o, "0.000", 5);
+        memcpy(o + 1 - k, s, 17); /* "0." and -k-1 zeros, then the digits */
+        o += 1 - k + nd;
     }
-    buf[p] = '\0';
-    return p;
+    *o = '\0';
+    return (int)(o - buf);
 }
 
 /* Does d (at the scale where x is divided by 10^(17-n)) lie in [L, U],
@@ -359,26 +356,23 @@ static inline uint64_t fast_try(const struct fast *f, uint64_t p) {
     return f->lo_min <= x && x <= f->hi_max ? d : 0;
 }
 
+/* The first of 15, 16, 17 digits that reads back as v. unit is 1 when
+ * the scaled v has 17 digits before the point, 10 when it has 18. */
+static inline int fast_pick(const struct fast *f, char *buf, int neg, int k, uint64_t unit) {
+    uint64_t d;
+    if ((d = fast_try(f, 100 * unit)) != 0)
+        return emit(buf, neg, d, 15, k);
+    if ((d = fast_try(f, 10 * unit)) != 0)
+        return emit(buf, neg, d, 16, k);
+    return emit(buf, neg, fast_round(f, unit), 17, k);
+}
+
+/* k is floor(log10(v)) or one less. */
 static int fmt_fast(char *buf, int neg, uint64_t m, int e, int lopsided, int k) {
     struct fast f;
-    for (int tries = 0; tries < 2; tries++) {
-        if (fast_scale(&f, m, e, lopsided, 16 - k) < 0)
-            return -1;
-        if (f.q >= TEN17)
-            k++;
-        else if (f.q < TEN16)
-            k--;
-        else
-            break;
-    }
-    if (f.q < TEN16 || f.q >= TEN17)
+    if (fast_scale(&f, m, e, lopsided, 16 - k) < 0 || f.q < TEN16 || f.q >= 10 * TEN17)
         return -1;
-    uint64_t d;
-    if ((d = fast_try(&f, 100)) != 0)
-        return emit(buf, neg, d, 15, k);
-    if ((d = fast_try(&f, 10)) != 0)
-        return emit(buf, neg, d, 16, k);
-    return emit(buf, neg, fast_round(&f, 1), 17, k);
+    return f.q >= TEN17 ? fast_pick(&f, buf, neg, k + 1, 10) : fast_pick(&f, buf, neg, k, 1);
 }
 
 /* ---- any finite double ---- */

@@ -6,8 +6,9 @@
  *       from Yahoo is a float32), TP_FMT_F32_COUNT of them;
  *   (b) random double bit patterns (all exponents equally likely),
  *       TP_FMT_F64_COUNT of them, plus random short decimals, dyadic
- *       fractions (exact ties) and the neighbourhood of every power of two
- *       (where the rounding interval is lopsided);
+ *       fractions (exact ties), log-uniform doubles over the range of the
+ *       128-bit fast path and the neighbourhood of every power of two (where
+ *       the rounding interval is lopsided);
  *   (c) hand-picked edges: subnormals, DBL_MIN/MAX, powers of ten, the 1e15
  *       integral boundary, the 1e-5/1e-4 notation boundaries, and so on.
  *
@@ -35,8 +36,8 @@
 #define DEFAULT_F32 2000000
 #define DEFAULT_F64 400000
 #else
-#define DEFAULT_F32 4500000
-#define DEFAULT_F64 1000000
+#define DEFAULT_F32 4000000
+#define DEFAULT_F64 800000
 #endif
 
 static long mismatches, compared;
@@ -100,6 +101,16 @@ static void test_float32(uint64_t *rng, long count) {
 static void test_random_doubles(uint64_t *rng, long count) {
     for (long i = 0; i < count; i++)
         same(from_bits(rng_next(rng)));
+}
+
+/* Log-uniform doubles in [1e-16, 1e18): the range of the 128-bit fast path
+ * and both of its edges, with all 53 bits used. */
+static void test_fast_range(uint64_t *rng, long count) {
+    for (long i = 0; i < count; i++) {
+        uint64_t r = rng_next(rng);
+        double mant = 1.0 + (double)(r >> 11) / 9007199254740992.0;
+        same_both_signs(ldexp(mant, (int)(rng_next(rng) % 114) - 54));
+    }
 }
 
 /* Doubles read from decimals of 1 to 17 digits at any exponent: the inputs
@@ -224,6 +235,7 @@ int main(void) {
     test_binade_edges();
     test_short_decimals(&rng, n64 / 4);
     test_dyadic(&rng, n64 / 4);
+    test_fast_range(&rng, n64 / 4);
     test_random_doubles(&rng, n64);
     test_float32(&rng, n32);
     fprintf(stderr, "seed %llu: %ld compared (%ld float32, %ld random doubles) in %.1f s, "

@@ -231,7 +231,7 @@ static inline void put8(char *out, uint32_t x) {
  * precision n and decimal exponent k, written straight into buf with
  * fixed-size copies that stay inside its 32 bytes. */
 static int emit(char *buf, int neg, uint64_t d, int n, int k) {
-    char dig[32];
+    char dig[48];
     if (d >= (n == 17 ? TEN17 : n == 16 ? TEN16 : TEN16 / 10)) { /* rounded up to 10^n */
         d /= 10;
         k++;
@@ -245,7 +245,7 @@ static int emit(char *buf, int neg, uint64_t d, int n, int k) {
     dig[0] = (char)('0' + d / TEN16);
     put8(dig + 1, (uint32_t)(rest / 100000000));
     put8(dig + 9, (uint32_t)(rest % 100000000));
-    memset(dig + 17, '0', 15);
+    memset(dig + 17, '0', 31); /* s may reach 31 past its digits */
     const char *s = dig + 17 - nd; /* the digits, then zeros */
     char *o = buf;
     *o = '-';

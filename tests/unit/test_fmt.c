@@ -41,6 +41,7 @@
 #endif
 
 static long mismatches, compared;
+static char *heap32; /* exactly 32 bytes on the heap: ASan sees any write past */
 
 static uint64_t rng_next(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
@@ -73,9 +74,10 @@ static void same(double v) {
     memset(got, 'X', sizeof got);
     int n = tp_fmt_double(got, 32, v);
     int rn = fmt_double_reference(want, 32, v);
+    int hn = tp_fmt_double(heap32, 32, v);
     compared++;
     int ok = n == rn && n < 32 && (size_t)n == strlen(got) && strcmp(got, want) == 0 &&
-             got[32] == 'X';
+             got[32] == 'X' && hn == n && strcmp(heap32, got) == 0;
     if (!ok) {
         mismatches++;
         if (mismatches <= MAX_REPORTS)
@@ -230,6 +232,8 @@ int main(void) {
     long n32 = env_count("TP_FMT_F32_COUNT", DEFAULT_F32);
     long n64 = env_count("TP_FMT_F64_COUNT", DEFAULT_F64);
     double t0 = now_s();
+    heap32 = malloc(32);
+    REQUIRE(heap32 != NULL);
     test_literals();
     test_edges();
     test_binade_edges();
@@ -242,5 +246,6 @@ int main(void) {
                     "%ld mismatches\n",
             (unsigned long long)seed, compared, n32, n64, now_s() - t0, mismatches);
     CHECKF(mismatches == 0, "%ld of %ld differ from the reference", mismatches, compared);
+    free(heap32);
     return TP_TEST_DONE();
 }

@@ -15,16 +15,22 @@
  *   v) has the ends (4m - 2) * 2^(e-2) and (4m + 2) * 2^(e-2), or (4m - 1)
  *   at the lower end when m is a power of two, and contains its ends exactly
  *   when m is even (round half to even). Scaling by 10^(16-k), where 10^k
- *   <= v < 10^(k+1), puts v between 10^16 and 10^17; for each scaled value
- *   we keep its floor and the class of its fractional part (zero, below one
- *   half, one half, above), which is all that rounding to 17, 16 or 15
- *   significant digits (half to even, as printf does) and the test "is this
- *   decimal inside [L, U]" need. Dividing by ten keeps that information
- *   exact, so one scaling serves all three precisions.
+ *   <= v < 10^(k+1), puts v between 10^16 and 10^17. A candidate with N
+ *   digits is the scaled v rounded at 10^(17-N), half to even as printf
+ *   does, and it reads back as v when that integer lies inside the scaled
+ *   [L, U]. All of it needs only exact integer facts about the three scaled
+ *   values: their floors and where their fractional parts lie.
  *
- *   The scaling is exact in one 128-bit product when 1e-15 <= v < 1e17
- *   (every price, size and average we store); outside that range a small
- *   fixed-size bignum does the same work more slowly.
+ *   Fast path (1e-15 <= v < 1e17: every price, size and average we store):
+ *   a product with 5^j (j <= 31) gives the scaled values exactly as
+ *   128-bit fixed point; a k one too low is absorbed by reading the result
+ *   as 18 digits instead of recomputing. Slow path (everything else): a
+ *   fixed-size bignum divides exactly and keeps each fractional part as one
+ *   of four classes (zero, below one half, one half, above), which division
+ *   by ten preserves, so one scaling serves all three precisions.
+ *
+ *   The digits are written into buf with fixed-size copies that never pass
+ *   its 32 bytes.
  */
 #include "tp_fmt.h"
 

@@ -37,11 +37,13 @@
 #define BATCH_ITEMS 512
 #define ARENA_BYTES (2u << 20)
 #define BUS_BATCHES 8
+#define JSON_MAX (256u << 10)   /* room for one quote's JSON (at most 6 bytes per payload byte) */
 
 struct item {
     enum tp_item_kind kind;
     const char *reason;
     uint32_t payload_off, payload_len;
+    uint32_t json_off, json_len;  /* pre-rendered quote JSON; json_len 0 = none */
     uint32_t raw_off, raw_len;
     int64_t line, pos;
     struct tp_quote q;
@@ -57,7 +59,10 @@ struct batch {
 struct reader {
     struct tp_source *src;
     struct tp_queue *bus;
+    struct tp_queue *spare;   /* emptied batches coming back from the processor */
     const volatile sig_atomic_t *stop;
+    int render_json;          /* the store writes JSON: the reader may render it */
+    int render_batch;         /* render in the batch being filled */
     int err;
     char errbuf[512];
 };
@@ -68,9 +73,11 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Decodes one raw frame into the next item of b. The caller has made sure
- * the arena has room for a payload and a copy of the raw line. */
-static void add_frame(struct batch *b, const struct tp_raw *raw) {
+/* Decodes one raw frame into the next item of b (and, for stores that
+ * write JSON, renders the quote's fields here, on the reader's core). The
+ * caller has made sure the arena has room for a payload, its JSON and a
+ * copy of the raw line. */
+static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
     struct item *it = &b->items[b->n++];
     uint8_t *payload = b->arena + b->used;
     size_t plen = 0;
@@ -82,9 +89,18 @@ static void add_frame(struct batch *b, const struct tp_raw *raw) {
     it->payload_off = b->used;
     it->payload_len = (uint32_t)plen;
     it->raw_len = 0;
+    it->json_len = 0;
     if (st == TP_DECODE_OK) {
         it->kind = TP_ITEM_TICK;
         b->used += (uint32_t)plen;
+        if (render) {
+            int n = tp_quote_json_fields(&it->q, payload, (char *)b->arena + b->used, JSON_MAX);
+            if (n > 0) {
+                it->json_off = b->used;
+                it->json_len = (uint32_t)n;
+                b->used += (uint32_t)n;
+            }
+        }
     } else if (st == TP_DECODE_SKIP) {
         it->kind = TP_ITEM_SKIP;
     } else {
@@ -97,11 +113,14 @@ static void add_frame(struct batch *b, const struct tp_raw *raw) {
 }
 
 static int room_for(const struct batch *b, size_t len) {
-    return b->n < BATCH_ITEMS && (size_t)b->used + TP_PAYLOAD_MAX + len <= ARENA_BYTES;
+    return b->n < BATCH_ITEMS && (size_t)b->used + TP_PAYLOAD_MAX + JSON_MAX + len <= ARENA_BYTES;
 }
 
-static struct batch *batch_new_empty(void) {
-    struct batch *b = malloc(sizeof *b);
+/* Takes an emptied batch back from the processor, or allocates one: a
+ * batch is large, and reusing it spares the page faults of a fresh one. */
+static struct batch *batch_new_empty(struct tp_queue *spare) {
+    void *ptr = NULL;
+    struct batch *b = tp_queue_pop(spare, &ptr, 0) == 0 ? ptr : malloc(sizeof *b);
     if (b) {
         b->n = 0;
         b->used = 0;
@@ -137,11 +156,19 @@ static void *reader_main(void *arg) {
         }
         if (b && !room_for(b, raw.len) && (err = push_batch(r, &b)))
             break;
-        if (!b && !(b = batch_new_empty())) {
+        if (!b && !(b = batch_new_empty(r->spare))) {
             err = tp_errf(r->errbuf, sizeof r->errbuf, TP_ENOMEM, "reader: out of memory");
             break;
         }
-        add_frame(b, &raw);
+        if (b->n == 0) {
+            /* Share the JSON rendering between the two threads: the reader
+             * takes it on while the processor has a backlog, and leaves it
+             * to the processor while the processor keeps up. */
+            struct tp_queue_stats qs;
+            tp_queue_stats(r->bus, &qs);
+            r->render_batch = r->render_json && qs.depth >= 2;
+        }
+        add_frame(b, &raw, r->render_batch);
     }
     if (err == TP_EEOF)
         err = 0;
@@ -160,7 +187,9 @@ static int apply_batch(struct tp_processor *p, struct batch *b, int slot) {
             .kind = it->kind, .q = &it->q, .payload = b->arena + it->payload_off,
             .payload_len = it->payload_len, .reason = it->reason,
             .raw = (const char *)b->arena + it->raw_off, .raw_len = it->raw_len,
-            .pos_slot = it->pos >= 0 ? slot : -1, .pos = it->pos, .line = it->line};
+            .pos_slot = it->pos >= 0 ? slot : -1, .pos = it->pos, .line = it->line,
+            .fields_json = it->json_len ? (const char *)b->arena + it->json_off : NULL,
+            .fields_json_len = it->json_len};
         int err = tp_processor_apply(p, &ti);
         if (err)
             return err;
@@ -250,7 +279,8 @@ static int lock_sqlite_store(const char *spec) {
 }
 
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
-static int process_loop(struct tp_processor *p, struct tp_queue *bus, int slot, int progress) {
+static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_queue *spare,
+                        int slot, int progress) {
     int64_t last_commit = now_ms(), last_progress = last_commit;
     int64_t last_frames = 0;
     for (;;) {
@@ -261,7 +291,8 @@ static int process_loop(struct tp_processor *p, struct tp_queue *bus, int slot, 
         if (err == 0) {
             struct batch *b = ptr;
             err = apply_batch(p, b, slot);
-            free(b);
+            if (tp_queue_push_nowait(spare, b) != 0)
+                free(b);
             if (err)
                 goto fatal;
         }
@@ -339,7 +370,7 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_source *src = NULL;
     struct tp_store *st = NULL;
     struct tp_processor *p = NULL;
-    struct tp_queue *bus = NULL;
+    struct tp_queue *bus = NULL, *spare = NULL;
     int status = 2, err, lock_fd = -2;
     if ((err = tp_source_open(&src, c.source, &so, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
@@ -381,16 +412,17 @@ int tp_cmd_run(int argc, char **argv) {
             tp_info("run", "resuming %s after line %" PRId64 " (byte %" PRId64 ")", key, line, pos);
         }
     }
-    if (tp_queue_new(&bus, BUS_BATCHES))
+    if (tp_queue_new(&bus, BUS_BATCHES) || tp_queue_new(&spare, BUS_BATCHES + 2))
         goto out;
-    struct reader r = {.src = src, .bus = bus, .stop = tp_stop_flag()};
+    struct reader r = {.src = src, .bus = bus, .spare = spare, .stop = tp_stop_flag(),
+                       .render_json = st->wants_json};
     pthread_t th;
     if (pthread_create(&th, NULL, reader_main, &r) != 0) {
         fprintf(stderr, "tickpipe run: cannot start the reader thread\n");
         goto out;
     }
     int progress = c.progress || isatty(STDERR_FILENO);
-    status = process_loop(p, bus, slot, progress);
+    status = process_loop(p, bus, spare, slot, progress);
     if (status) {
         tp_queue_close(bus);
         void *ptr;
@@ -419,6 +451,12 @@ out:
     tp_store_free(st);
     tp_source_free(src);
     tp_queue_free(bus);
+    if (spare) {
+        void *ptr;
+        while (tp_queue_pop(spare, &ptr, 0) == 0)
+            free(ptr);
+    }
+    tp_queue_free(spare);
     free(symbols_buf);
     if (lock_fd >= 0)
         close(lock_fd);

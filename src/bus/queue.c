@@ -41,6 +41,16 @@ int tp_queue_new(struct tp_queue **out, int capacity) {
     return 0;
 }
 
+/* Appends item; the caller holds the lock and has checked for room. */
+static void enqueue_locked(struct tp_queue *q, void *item) {
+    q->ring[(q->head + q->len) % q->cap] = item;
+    q->len++;
+    q->st.pushed++;
+    if (q->len > q->st.max_depth)
+        q->st.max_depth = q->len;
+    pthread_cond_signal(&q->not_empty);
+}
+
 int tp_queue_push(struct tp_queue *q, void *item) {
     pthread_mutex_lock(&q->mu);
     if (q->len == q->cap && !q->closed)
@@ -51,14 +61,18 @@ int tp_queue_push(struct tp_queue *q, void *item) {
         pthread_mutex_unlock(&q->mu);
         return TP_ECLOSED;
     }
-    q->ring[(q->head + q->len) % q->cap] = item;
-    q->len++;
-    q->st.pushed++;
-    if (q->len > q->st.max_depth)
-        q->st.max_depth = q->len;
-    pthread_cond_signal(&q->not_empty);
+    enqueue_locked(q, item);
     pthread_mutex_unlock(&q->mu);
     return 0;
+}
+
+int tp_queue_push_nowait(struct tp_queue *q, void *item) {
+    pthread_mutex_lock(&q->mu);
+    int err = q->closed ? TP_ECLOSED : q->len == q->cap ? TP_EFULL : 0;
+    if (!err)
+        enqueue_locked(q, item);
+    pthread_mutex_unlock(&q->mu);
+    return err;
 }
 
 int tp_queue_pop(struct tp_queue *q, void **item, int timeout_ms) {

@@ -27,6 +27,10 @@ int tp_queue_new(struct tp_queue **out, int capacity);
  * queue was closed (the item is not taken). */
 int tp_queue_push(struct tp_queue *q, void *item);
 
+/* Appends item only if there is room now: TP_EFULL (item not taken)
+ * otherwise, TP_ECLOSED if closed. For returning spare buffers. */
+int tp_queue_push_nowait(struct tp_queue *q, void *item);
+
 /* Takes the oldest item, waiting up to timeout_ms (-1 = forever). Returns 0,
  * TP_EAGAIN on timeout, or TP_ECLOSED once the queue is closed and empty. */
 int tp_queue_pop(struct tp_queue *q, void **item, int timeout_ms);

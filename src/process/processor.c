@@ -628,7 +628,7 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
     mark_dirty(p, s);
     p->stats.applied++;
     struct tp_tick_row row = {s->name, strlen(s->name), q, it->payload, it->payload_len, t,
-                              s->n, s->sum / (double)s->n};
+                              s->n, s->sum / (double)s->n, it->fields_json, it->fields_json_len};
     if ((err = p->st->ops->put_tick(p->st, &row)))
         return store_fail(p, "write tick", err);
     return advanced ? close_bars(p, s) : 0;

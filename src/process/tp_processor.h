@@ -38,6 +38,8 @@ struct tp_item {
     size_t raw_len;
     int pos_slot;                  /* from tp_processor_position(); -1 = none */
     int64_t pos, line;             /* position after this item (checkpointed) */
+    const char *fields_json;       /* TICK: optional, see struct tp_tick_row */
+    size_t fields_json_len;
 };
 
 /* Counters of the summary line, since the processor was created. */

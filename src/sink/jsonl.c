@@ -62,7 +62,13 @@ static int js_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     char *p = s->line;
     memcpy(p, head, sizeof head - 1);
     p += sizeof head - 1;
-    int n = tp_quote_json_fields(t->q, t->payload, p, sizeof s->line - 128);
+    int n = -1;
+    if (t->fields_json && t->fields_json_len < sizeof s->line - 128) {
+        memcpy(p, t->fields_json, t->fields_json_len);
+        n = (int)t->fields_json_len;
+    } else if (!t->fields_json) {
+        n = tp_quote_json_fields(t->q, t->payload, p, sizeof s->line - 128);
+    }
     if (n < 0) {
         snprintf(s->base.last_error, sizeof s->base.last_error, "jsonl: tick too large to format");
         return TP_EINVAL;
@@ -177,6 +183,7 @@ int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, s
     if (!s)
         return TP_ENOMEM;
     s->base.ops = &jsonl_ops;
+    s->base.wants_json = 1;
     if (strcmp(path, "-") == 0) {
         s->f = stdout;
     } else if (!(s->f = fopen(path, "a"))) {

@@ -29,6 +29,8 @@ struct tp_tick_row {
     int64_t time;               /* Unix ms */
     int64_t seq;                /* 1, 2, 3... per symbol */
     double cum_avg_price;
+    const char *fields_json;    /* the quote as JSON members (tp_quote_json_fields), */
+    size_t fields_json_len;     /* rendered early by the decoder when the store wants it; or NULL */
 };
 
 /* One bar (open or closed); vwap_valid is 0 when vwap is NULL. */
@@ -106,6 +108,8 @@ struct tp_store_ops {
 struct tp_store {
     const struct tp_store_ops *ops;
     int has_state;              /* 0 for jsonl: no checkpoint, no state */
+    int wants_json;             /* 1 when ticks are written as JSON: the decode stage,
+                                   on another thread, renders the quote's fields early */
     char last_error[256];       /* a sentence describing the last failure */
 };
 

@@ -34,12 +34,8 @@ int tp_cmd_feed(int argc, char **argv) {
                            table, argc, argv, NULL, 0, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
-    int lvl = tp_log_level_parse(log_level);
-    if (lvl < 0) {
-        fprintf(stderr, "tickpipe feed: --log-level %s: expected error, warn, info or debug\n", log_level);
+    if (tp_cmd_set_log_level("feed", log_level))
         return 2;
-    }
-    tp_log_level = lvl;
     fo.announce = stdout;
     fo.stop = tp_stop_flag();
     char errbuf[512] = "";

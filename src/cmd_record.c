@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/tp_clock.h"
 #include "core/tp_error.h"
 #include "core/tp_log.h"
 #include "core/tp_opts.h"
@@ -26,72 +27,9 @@ struct record_cfg {
     int64_t symbols_per_socket, flush_ms, max_frames;
 };
 
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Appends the symbols of one line (comma or blank separated, # comments). */
-static int add_symbol_line(char **out, size_t *len, size_t *cap, char *line) {
-    char *hash = strchr(line, '#');
-    if (hash)
-        *hash = '\0';
-    char *save = NULL;
-    for (char *tok = strtok_r(line, ", \t\r\n", &save); tok; tok = strtok_r(NULL, ", \t\r\n", &save)) {
-        size_t n = strlen(tok);
-        if (*len + n + 2 > *cap) {
-            size_t ncap = (*cap + n + 2) * 2;
-            char *no = realloc(*out, ncap);
-            if (!no)
-                return TP_ENOMEM;
-            *out = no;
-            *cap = ncap;
-        }
-        if (*len)
-            (*out)[(*len)++] = ',';
-        memcpy(*out + *len, tok, n);
-        *len += n;
-        (*out)[*len] = '\0';
-    }
-    return 0;
-}
-
-/* Reads a symbols file into a malloc'ed comma list, or NULL with errbuf. */
-static char *read_symbols_file(const char *path, char *errbuf, size_t errsize) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: cannot open", path);
-        return NULL;
-    }
-    size_t len = 0, cap = 256, lcap = 0;
-    char *out = calloc(1, cap), *line = NULL;
-    while (out && getline(&line, &lcap, f) >= 0)
-        if (add_symbol_line(&out, &len, &cap, line)) {
-            free(out);
-            out = NULL;
-        }
-    free(line);
-    fclose(f);
-    if (!out)
-        tp_errf(errbuf, errsize, TP_ENOMEM, "--symbols-file %s: out of memory", path);
-    else if (!len) {
-        free(out);
-        out = NULL;
-        tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: no symbols in the file", path);
-    }
-    return out;
-}
-
 /* Writes one frame line; returns 0 or -1 on a write error. */
 static int write_frame(FILE *f, const struct tp_raw *r) {
-    int64_t t = r->recv_ms >= 0 ? r->recv_ms : wall_ms();
+    int64_t t = r->recv_ms >= 0 ? r->recv_ms : tp_wall_ms();
     if (fprintf(f, "%" PRId64 "\t", t) < 0)
         return -1;
     const char *p = r->line, *end = r->line + r->len;
@@ -113,7 +51,7 @@ static int write_frame(FILE *f, const struct tp_raw *r) {
 static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *c,
                        uint64_t *frames) {
     char errbuf[1024] = "";
-    int64_t last_flush = mono_ms();
+    int64_t last_flush = tp_mono_ms();
     const volatile sig_atomic_t *stop = tp_stop_flag();
     while (!*stop && (c->max_frames == 0 || *frames < (uint64_t)c->max_frames)) {
         struct tp_raw r;
@@ -131,12 +69,12 @@ static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *
             }
             (*frames)++;
         }
-        if (mono_ms() - last_flush >= c->flush_ms) {
+        if (tp_mono_ms() - last_flush >= c->flush_ms) {
             if (fflush(f)) {
                 fprintf(stderr, "tickpipe record: --out %s: write failed\n", c->out);
                 return 1;
             }
-            last_flush = mono_ms();
+            last_flush = tp_mono_ms();
         }
     }
     return 0;
@@ -162,19 +100,15 @@ int tp_cmd_record(int argc, char **argv) {
                            table, argc, argv, NULL, 0, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
-    int lvl = tp_log_level_parse(c.log_level);
-    if (lvl < 0) {
-        fprintf(stderr, "tickpipe record: --log-level %s: expected error, warn, info or debug\n", c.log_level);
+    if (tp_cmd_set_log_level("record", c.log_level))
         return 2;
-    }
-    tp_log_level = lvl;
     if (!c.out || !*c.out) {
         fprintf(stderr, "tickpipe record: --out FILE is required\n");
         return 2;
     }
     char errbuf[1024] = "";
     char *symbols_buf = NULL;
-    if (c.symbols_file && !(symbols_buf = read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
+    if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe record: %s\n", errbuf);
         return 2;
     }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/tp_clock.h"
 #include "bus/tp_queue.h"
 #include "core/tp_error.h"
 #include "core/tp_log.h"
@@ -66,12 +67,6 @@ struct reader {
     int err;
     char errbuf[512];
 };
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Decodes one raw frame into the next item of b (and, for stores that
  * write JSON, renders the quote's fields here, on the reader's core). The
@@ -210,57 +205,6 @@ struct run_cfg {
     int progress, quiet;
 };
 
-/* Reads a symbols file (one per line or comma separated, lines of any
- * length; # starts a comment) into a malloc'ed comma list. */
-static char *read_symbols_file(const char *path, char *errbuf, size_t errsize) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: cannot open", path);
-        return NULL;
-    }
-    size_t cap = 4096, len = 0, lcap = 0;
-    char *out = malloc(cap), *line = NULL;
-    while (out && getline(&line, &lcap, f) >= 0) {
-        char *hash = strchr(line, '#'), *save = NULL;
-        if (hash)
-            *hash = '\0';
-        for (char *tok = strtok_r(line, ", \t\r\n", &save); tok && out;
-             tok = strtok_r(NULL, ", \t\r\n", &save)) {
-            size_t n = strlen(tok);
-            while (out && len + n + 2 > cap) {
-                char *no = realloc(out, cap *= 2);
-                if (!no)
-                    free(out);
-                out = no;
-            }
-            if (!out)
-                break;
-            if (len)
-                out[len++] = ',';
-            memcpy(out + len, tok, n);
-            len += n;
-        }
-    }
-    free(line);
-    fclose(f);
-    if (out)
-        out[len] = '\0';
-    if (out && len == 0) {
-        free(out);
-        tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: no symbols in the file", path);
-        return NULL;
-    }
-    return out;
-}
-
-int tp_log_level_parse(const char *s) {
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
-}
-
 /* One `run` per SQLite file: a second writer would keep its own copy of the
  * per-symbol state and corrupt the results. Returns the lock's descriptor
  * (kept open for the life of the process), -1 when another run holds it,
@@ -281,7 +225,7 @@ static int lock_sqlite_store(const char *spec) {
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
 static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_queue *spare,
                         int slot, int progress) {
-    int64_t last_commit = now_ms(), last_progress = last_commit;
+    int64_t last_commit = tp_mono_ms(), last_progress = last_commit;
     int64_t last_frames = 0;
     for (;;) {
         void *ptr;
@@ -298,7 +242,7 @@ static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_
         }
         struct tp_queue_stats qs;
         tp_queue_stats(bus, &qs);
-        int64_t now = now_ms();
+        int64_t now = tp_mono_ms();
         if (qs.depth == 0 || now - last_commit >= 1000) {
             if ((err = tp_processor_commit(p)))
                 goto fatal;
@@ -343,12 +287,8 @@ int tp_cmd_run(int argc, char **argv) {
                            table, argc, argv, NULL, 0, NULL);
     if (rc)
         return rc == 1 ? 0 : 2;
-    int lvl = tp_log_level_parse(c.log_level);
-    if (lvl < 0) {
-        fprintf(stderr, "tickpipe run: --log-level %s: expected error, warn, info or debug\n", c.log_level);
+    if (tp_cmd_set_log_level("run", c.log_level))
         return 2;
-    }
-    tp_log_level = lvl;
     char errbuf[512] = "";
     struct tp_processor_opts po = {.lateness_ms = c.lateness, .deadletter_path = c.deadletter,
                                    .batch_ticks = (int)c.batch};
@@ -359,7 +299,7 @@ int tp_cmd_run(int argc, char **argv) {
     }
     po.nbars = nb;
     char *symbols_buf = NULL;
-    if (c.symbols_file && !(symbols_buf = read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
+    if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
         return 2;
     }

@@ -8,6 +8,7 @@
 #define TP_CMD_H
 
 #include <signal.h>
+#include <stddef.h>
 
 /* Set to non-zero by SIGINT/SIGTERM (handlers installed by main.c). Long
  * running commands poll it and stop cleanly: flush, checkpoint, exit 0. */
@@ -15,6 +16,15 @@ const volatile sig_atomic_t *tp_stop_flag(void);
 
 /* "error", "warn", "info", "debug" to a TP_LOG_* level; -1 if unknown. */
 int tp_log_level_parse(const char *s);
+
+/* Sets the process log level from --log-level; on a bad name prints a
+ * usage error for subcommand cmd and returns 2 (else 0). */
+int tp_cmd_set_log_level(const char *cmd, const char *level);
+
+/* Reads --symbols-file PATH (symbols one per line or comma separated, any
+ * line length, # comments) into a malloc'ed comma list the caller frees;
+ * NULL with errbuf filled when it cannot be read or holds no symbol. */
+char *tp_cmd_read_symbols_file(const char *path, char *errbuf, size_t errsize);
 
 int tp_cmd_run(int argc, char **argv);      /* src/cmd_run.c */
 int tp_cmd_query(int argc, char **argv);    /* src/cmd_query.c */

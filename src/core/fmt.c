@@ -427,19 +427,30 @@ static int fmt_general(char *buf, double v) {
     return n >= 0 ? n : fmt_exact(buf, neg, m, e, lopsided, k);
 }
 
-static int fmt_integral(char *buf, double v) {
+static size_t fmt_u64(char *buf, uint64_t u) {
     char tmp[24];
-    int n = 0, neg = v < 0 || signbit(v);
-    uint64_t u = (uint64_t)(neg ? -v : v);
+    size_t n = 0, k = 0;
     do {
         tmp[n++] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    int k = 0;
-    if (neg)
-        buf[k++] = '-';
     while (n)
         buf[k++] = tmp[--n];
+    return k;
+}
+
+size_t tp_fmt_i64(char *buf, int64_t v) {
+    size_t k = 0;
+    if (v < 0)
+        buf[k++] = '-';
+    return k + fmt_u64(buf + k, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
+
+static int fmt_integral(char *buf, double v) {
+    int neg = v < 0 || signbit(v), k = 0;
+    if (neg)
+        buf[k++] = '-';
+    k += (int)fmt_u64(buf + k, (uint64_t)(neg ? -v : v));
     buf[k++] = '.';
     buf[k++] = '0';
     buf[k] = '\0';

@@ -5,6 +5,7 @@
 #define TP_FMT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Writes a short decimal form of v that reads back as the same double.
  * NaN and infinities print as null; integral values below 1e15 print as
@@ -18,5 +19,9 @@
  * Returns the length written; buf must hold at least 32 bytes (cap < 32
  * writes "" and returns 0). */
 int tp_fmt_double(char *buf, size_t cap, double v);
+
+/* Writes v in decimal (no terminating NUL); buf must hold 20 bytes.
+ * Returns the length. */
+size_t tp_fmt_i64(char *buf, int64_t v);
 
 #endif

@@ -17,6 +17,7 @@
  * every subscribed connection. Each connection writes as long as its socket
  * is not choked, so a slow client only slows itself.
  */
+#include "../core/tp_clock.h"
 #include "tp_feed.h"
 
 #include <jansson.h>
@@ -67,12 +68,6 @@ struct feed {
     uint64_t sent, connections;
 };
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t avail(const struct feed *fd) {
     return fd->o->speed > 0 ? fd->released : fd->limit;
 }
@@ -96,7 +91,7 @@ static void start_conn(struct conn *c) {
     struct feed *fd = c->fd;
     if (!fd->started) {
         fd->started = 1;
-        fd->t0_ms = mono_ms();
+        fd->t0_ms = tp_mono_ms();
     }
     c->started = 1;
     c->cur = fd->o->speed > 0 ? fd->released : fd->front;
@@ -345,7 +340,7 @@ static void tick(lws_sorted_usec_list_t *sul) {
     if (*fd->o->stop)
         return;
     if (fd->started && fd->o->speed > 0) {
-        double elapsed = (double)(mono_ms() - fd->t0_ms) * fd->o->speed;
+        double elapsed = (double)(tp_mono_ms() - fd->t0_ms) * fd->o->speed;
         uint64_t before = fd->released;
         while (fd->released < fd->limit && (double)feed_replay_due(fd->r, fd->released) <= elapsed)
             fd->released++;

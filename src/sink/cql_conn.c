@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "../core/tp_clock.h"
 #include "cql_int.h"
 #include "../core/tp_error.h"
 
@@ -42,9 +43,7 @@ struct cql_conn {
 };
 
 int64_t cql_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return tp_mono_ms();
 }
 
 /* ------------------------------------------------------------ TLS context */

@@ -38,22 +38,6 @@ static int js_commit(struct tp_store *b) {
     return fflush(s->f) == 0 ? 0 : io_fail(s, "write");
 }
 
-/* Appends an int64 in decimal; returns the length. */
-static size_t put_i64(char *dst, int64_t v) {
-    char tmp[24];
-    size_t n = 0, k = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        dst[k++] = '-';
-    while (n)
-        dst[k++] = tmp[--n];
-    return k;
-}
-
 /* One line per tick, assembled in s->line and written with one fwrite. */
 static int js_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     struct jsonl_store *s = (struct jsonl_store *)b;
@@ -76,7 +60,7 @@ static int js_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     p += n;
     memcpy(p, seq, sizeof seq - 1);
     p += sizeof seq - 1;
-    p += put_i64(p, t->seq);
+    p += tp_fmt_i64(p, t->seq);
     memcpy(p, avg, sizeof avg - 1);
     p += sizeof avg - 1;
     p += tp_fmt_double(p, 40, t->cum_avg_price);

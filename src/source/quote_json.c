@@ -34,20 +34,6 @@ static void put(struct out *o, const char *s, size_t n) {
 }
 
 /* Writes v in decimal to buf (at least 21 bytes); returns the length. */
-static size_t fmt_i64(int64_t v, char *buf) {
-    char tmp[24];
-    size_t n = 0, len = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        buf[len++] = '-';
-    while (n)
-        buf[len++] = tmp[--n];
-    return len;
-}
 
 static size_t fmt_double(double v, char *buf) {
     return (size_t)tp_fmt_double(buf, 32, v);
@@ -103,7 +89,7 @@ static void put_value(struct out *o, const struct tp_quote *q,
         put(o, num, fmt_double(q->v[f].f64, num));
         return;
     default:
-        put(o, num, fmt_i64(q->v[f].i64, num));
+        put(o, num, tp_fmt_i64(num, q->v[f].i64));
         return;
     }
 }

@@ -24,6 +24,7 @@
  *
  * Threads: one reader thread owns the source. No allocation per frame.
  */
+#include "../core/tp_clock.h"
 #include "source_int.h"
 
 #include <errno.h>
@@ -91,12 +92,6 @@ static int64_t rnd_range(struct sim *s, int64_t lo, int64_t hi) {
 }
 
 /* ---- clocks ------------------------------------------------------------- */
-
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static double mono_since(const struct timespec *t0) {
     struct timespec ts;
@@ -362,7 +357,7 @@ static int sim_next(struct tp_source *src, struct tp_raw *r, int timeout_ms,
         if (rc)
             return rc;
         y = &s->sym[rnd(s) % (uint64_t)s->nsym];
-        t = s->start_ms ? s->start_ms + (int64_t)(mono_since(&s->t0) * 1000) : wall_ms();
+        t = s->start_ms ? s->start_ms + (int64_t)(mono_since(&s->t0) * 1000) : tp_wall_ms();
     } else {
         y = &s->sym[s->heap[0]];
         t = y->next_ms;
@@ -371,7 +366,7 @@ static int sim_next(struct tp_source *src, struct tp_raw *r, int timeout_ms,
     }
     r->len = make_line(s, y, t);
     r->line = s->line;
-    r->recv_ms = wall_ms();
+    r->recv_ms = tp_wall_ms();
     r->lineno = 0;
     r->end_pos = -1;
     s->emitted++;
@@ -459,7 +454,7 @@ static int setup_symbols(struct sim *s, const struct tp_source_opts *o, int nsym
     s->heap = calloc((size_t)n, sizeof *s->heap);
     if (!s->heap)
         return tp_errf(errbuf, errsize, TP_ENOMEM, "sim: out of memory for %d symbols", n);
-    int64_t start = s->start_ms ? s->start_ms : wall_ms();
+    int64_t start = s->start_ms ? s->start_ms : tp_wall_ms();
     for (int i = 0; i < n; i++) {
         if (!named)
             synth_name(i, s->sym[i].name);

@@ -19,6 +19,7 @@
  * TP_WS_PONG_MS (10000), TP_WS_STALE_MS (60000), TP_WS_BACKOFF_MIN_MS (500),
  * TP_WS_BACKOFF_MAX_MS (30000).
  */
+#include "../core/tp_clock.h"
 #include "source_int.h"
 
 #include <libwebsockets.h>
@@ -99,18 +100,6 @@ struct yahoo {
     struct tp_wsq_frame *cur;   /* frame handed out by the last next() */
     uint8_t payload[TP_PAYLOAD_MAX];
 };
-
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t next_rand(struct yahoo *y) {
     y->rng ^= y->rng << 13;
@@ -312,7 +301,7 @@ static void schedule_retry(struct ws_sock *k, const char *why) {
     k->wsi = NULL;
     k->paused = 0;
     k->msg_len = 0;
-    k->next_connect_ms = mono_ms() + delay;
+    k->next_connect_ms = tp_mono_ms() + delay;
     if (!atomic_load(&y->quit))
         tp_warn(STAGE, "socket %d: %s; reconnecting in %.1fs", k->idx, why, (double)delay / 1000);
 }
@@ -372,7 +361,7 @@ static void on_connect_error(struct ws_sock *k, const char *why) {
 
 static void on_established(struct ws_sock *k) {
     struct yahoo *y = k->y;
-    int64_t now = mono_ms();
+    int64_t now = tp_mono_ms();
     k->state = SOCK_OPEN;
     k->opened_ms = k->last_rx_ms = k->last_ping_ms = now;
     k->sub_pending = 1;
@@ -419,7 +408,7 @@ static int on_writeable(struct ws_sock *k) {
         unsigned char buf[LWS_PRE + 4];
         k->ping_due = 0;
         k->awaiting_pong = 1;
-        k->ping_sent_ms = mono_ms();
+        k->ping_sent_ms = tp_mono_ms();
         if (lws_write(k->wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
             return -1;
     }
@@ -441,7 +430,7 @@ static void note_symbol(struct yahoo *y, const char *data, size_t len, int64_t n
 
 static int deliver(struct ws_sock *k, const char *data, size_t len) {
     struct yahoo *y = k->y;
-    int64_t now = mono_ms();
+    int64_t now = tp_mono_ms();
     k->last_rx_ms = now;
     k->frames++;
     if (!k->got_data) {
@@ -453,7 +442,7 @@ static int deliver(struct ws_sock *k, const char *data, size_t len) {
         tp_info(STAGE, "socket %d: data flowing again", k->idx);
     }
     note_symbol(y, data, len, now);
-    int rc = tp_wsq_push(y->q, data, len, wall_ms());
+    int rc = tp_wsq_push(y->q, data, len, tp_wall_ms());
     if (rc < 0) {
         set_fatal(y, "%s", "out of memory queueing a frame");
         return -1;
@@ -642,7 +631,7 @@ static void tick(lws_sorted_usec_list_t *sul) {
         atomic_store(&y->quit, 1);
     if (atomic_load(&y->quit))
         return;
-    int64_t now = mono_ms();
+    int64_t now = tp_mono_ms();
     for (int i = 0; i < y->nsock; i++)
         check_socket(&y->socks[i], now);
     resume_paused(y);
@@ -770,10 +759,10 @@ static int setup(struct yahoo *y, const char *url, const struct tp_source_opts *
     y->tune.bo_max_ms = env_ms("TP_WS_BACKOFF_MAX_MS", 30000);
     if (y->tune.bo_max_ms < y->tune.bo_min_ms)
         y->tune.bo_max_ms = y->tune.bo_min_ms;
-    y->rng = ((uint64_t)wall_ms() << 16) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)y;
+    y->rng = ((uint64_t)tp_wall_ms() << 16) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)y;
     if (!y->rng)
         y->rng = 88172645463325252ull;
-    y->started_ms = mono_ms();
+    y->started_ms = tp_mono_ms();
     y->next_stale_check_ms = y->started_ms + y->tune.stale_ms / 4;
     if (tp_wsq_new(&y->q, QUEUE_FRAMES, QUEUE_BYTES))
         return tp_errf(errbuf, errsize, TP_ENOMEM, "out of memory");

@@ -12,9 +12,8 @@
  */
 #include "tp_decode.h"
 
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "../core/tp_dtoa.h"
+
 #include <string.h>
 
 /* Output cursor; on overflow ok becomes 0 and writes stop. */
@@ -48,36 +47,6 @@ static size_t fmt_i64(int64_t v, char *buf) {
     return len;
 }
 
-/* Shortest round-trip decimal of a finite or non-finite double; buf holds
- * at least 32 bytes. Returns the length. */
-static size_t fmt_double(double v, char *buf) {
-    if (!isfinite(v)) {
-        memcpy(buf, "null", 4);
-        return 4;
-    }
-    if (v == 0) {
-        const char *z = signbit(v) ? "-0.0" : "0.0";
-        memcpy(buf, z, strlen(z));
-        return strlen(z);
-    }
-    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
-        size_t n = fmt_i64((int64_t)v, buf);
-        memcpy(buf + n, ".0", 2);
-        return n + 2;
-    }
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, 32, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    if (!strpbrk(buf, ".e")) {
-        memcpy(buf + n, ".0", 3);
-        n += 2;
-    }
-    return (size_t)n;
-}
-
 static void put_string(struct out *o, const uint8_t *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     put(o, "\"", 1);
@@ -107,7 +76,7 @@ static void put_string(struct out *o, const uint8_t *s, size_t n) {
 
 static void put_value(struct out *o, const struct tp_quote *q,
                       const uint8_t *payload, int f) {
-    char num[40];
+    char num[TP_DTOA_MAX];
     switch (tp_field_type(f)) {
     case TP_FT_STRING:
         put_string(o, payload + q->v[f].sv.off, q->v[f].sv.len);
@@ -122,10 +91,10 @@ static void put_value(struct out *o, const struct tp_quote *q,
         put(o, "]", 1);
         return;
     case TP_FT_FLOAT:
-        put(o, num, fmt_double((double)q->v[f].f32, num));
+        put(o, num, tp_dtoa((double)q->v[f].f32, num));
         return;
     case TP_FT_DOUBLE:
-        put(o, num, fmt_double(q->v[f].f64, num));
+        put(o, num, tp_dtoa(q->v[f].f64, num));
         return;
     default:
         put(o, num, fmt_i64(q->v[f].i64, num));

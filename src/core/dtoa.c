@@ -40,7 +40,7 @@ struct dec {
     int nd, e10;
 };
 
-#if LDBL_MANT_DIG >= 64
+#if LDBL_MANT_DIG >= 64 && defined(__SIZEOF_INT128__)
 /* 10^0 .. 10^27, all exact in a 64-bit mantissa (5^27 < 2^64). */
 static const long double pow10_ld[28] = {
     1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
@@ -213,6 +213,77 @@ static int shortest_fast(double v, struct dec *out) {
 }
 #endif
 
+#ifdef __SIZEOF_INT128__
+/* 10^n as a 128-bit integer, n <= 38. */
+static unsigned __int128 pow10_u128(int n) {
+    return n <= 19 ? pow10_u64[n] : (unsigned __int128)pow10_u64[19] * pow10_u64[n - 19];
+}
+
+/* The exact integer path for a non-integral v in [1e-6, 1e16) whose
+ * mantissa is not a power of two (so its rounding interval is symmetric):
+ * with v = m * 2^-k and X = m * 10^n, the 17 digits are X >> k with
+ * remainder rem, and a decimal C (in units of 10^-n) reads back as v when
+ * |C * 2^k - X| * 2^(54 - L) <= 10^n (L = bit length of m; strict when the
+ * 53-bit mantissa is odd, as the tie then rounds away from v). All in
+ * unsigned __int128, no rounding anywhere. Returns 0 when v is outside
+ * that domain. */
+static int shortest_exact(double v, struct dec *out) {
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    int be = (int)((bits >> 52) & 0x7ff);
+    if (be == 0)
+        return 0;
+    uint64_t m = (bits & ((1ull << 52) - 1)) | 1ull << 52;
+    int tz = __builtin_ctzll(m);
+    m >>= tz;
+    int k = 1075 - be - tz; /* v = m * 2^-k */
+    int L = 64 - __builtin_clzll(m);
+    if (m == 1 || k <= 0 || k > 72)
+        return 0;
+    int e10 = (int)(((int64_t)(be - 1023) * 78913) >> 18); /* floor or one low */
+    int n = 16 - e10;
+    unsigned __int128 X = 0;
+    uint64_t D = 0;
+    for (int tries = 0; tries < 2; tries++, n--, e10++) {
+        if (n < 0 || n > 22)
+            return 0;
+        X = (unsigned __int128)m * pow10_u128(n);
+        D = (uint64_t)(X >> k);
+        if (D < pow10_u64[17])
+            break;
+    }
+    if (D < pow10_u64[16] || D >= pow10_u64[17])
+        return 0;
+    unsigned __int128 rem = X - ((unsigned __int128)D << k);
+    int s = 54 - L;
+    unsigned __int128 p10 = pow10_u128(n);
+    unsigned __int128 lim = L < 53 ? p10 >> s : ((p10 + ((unsigned __int128)1 << s) - 1) >> s) - 1;
+    int found = 0;
+    uint64_t q = D, r = 0; /* D = q * 10^j + r */
+    for (int j = 0; j <= 16; j++) {
+        if (j) {
+            r += q % 10 * pow10_u64[j - 1];
+            q /= 10;
+        }
+        uint64_t div = pow10_u64[j];
+        unsigned __int128 down = ((unsigned __int128)r << k) + rem;
+        unsigned __int128 up = ((unsigned __int128)div << k) - down;
+        int use_up = up < down || (up == down && (q & 1));
+        if ((use_up ? up : down) > lim)
+            break;
+        uint64_t c = use_up ? q + 1 : q;
+        int nd = 17 - j, ce = e10;
+        if (c == pow10_u64[nd]) { /* rounding carried into a new digit */
+            c = pow10_u64[nd - 1];
+            ce++;
+        }
+        *out = (struct dec){c, nd, ce};
+        found = 1;
+    }
+    return found;
+}
+#endif
+
 /* The general path through printf and strtod; v > 0. 17 digits always
  * read back; fewer are tried downwards while they do. */
 static void shortest_slow(double v, struct dec *out) {
@@ -230,16 +301,24 @@ static void shortest_slow(double v, struct dec *out) {
     }
 }
 
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 static size_t put_u64(uint64_t v, char *buf) {
     char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
+    size_t n = 20;
+    while (v >= 100) {
+        memcpy(tmp + (n -= 2), digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10)
+        memcpy(tmp + (n -= 2), digit_pairs + 2 * v, 2);
+    else
+        tmp[--n] = (char)('0' + v);
+    memcpy(buf, tmp + n, 20 - n);
+    return 20 - n;
 }
 
 /* Lays out a decimal as Python's repr does: positional for exponents
@@ -304,9 +383,14 @@ size_t tp_dtoa(double v, char *buf) {
         return n + 2;
     }
     struct dec x = {0, 1, 0};
-#if LDBL_MANT_DIG >= 64
-    if (!shortest_fast(v, &x))
+    int done = 0;
+#ifdef __SIZEOF_INT128__
+    done = shortest_exact(v, &x);
 #endif
+#if LDBL_MANT_DIG >= 64 && defined(__SIZEOF_INT128__)
+    done = done || shortest_fast(v, &x);
+#endif
+    if (!done)
         shortest_slow(v, &x);
     return n + layout(x, buf + n);
 }

@@ -19,41 +19,15 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "../core/tp_quote_fields.h"
+
 /* Protobuf wire types. */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
-/* Storage kind per field number, mirroring tp_field_type() (a unit test
- * checks that the two agree); kept here so the hot loop needs no call. */
-static const uint8_t field_kind[TP_QUOTE_NFIELDS + 1] = {
-    [TP_F_ID] = TP_FT_STRING, [TP_F_PRICE] = TP_FT_FLOAT,
-    [TP_F_TIME] = TP_FT_SINT64, [TP_F_CURRENCY] = TP_FT_STRING,
-    [TP_F_EXCHANGE] = TP_FT_STRING, [TP_F_QUOTE_TYPE] = TP_FT_ENUM,
-    [TP_F_MARKET_HOURS] = TP_FT_ENUM, [TP_F_CHANGE_PERCENT] = TP_FT_FLOAT,
-    [TP_F_DAY_VOLUME] = TP_FT_SINT64, [TP_F_DAY_HIGH] = TP_FT_FLOAT,
-    [TP_F_DAY_LOW] = TP_FT_FLOAT, [TP_F_CHANGE] = TP_FT_FLOAT,
-    [TP_F_SHORT_NAME] = TP_FT_STRING, [TP_F_EXPIRE_DATE] = TP_FT_SINT64,
-    [TP_F_OPEN_PRICE] = TP_FT_FLOAT, [TP_F_PREVIOUS_CLOSE] = TP_FT_FLOAT,
-    [TP_F_STRIKE_PRICE] = TP_FT_FLOAT, [TP_F_UNDERLYING_SYMBOL] = TP_FT_STRING,
-    [TP_F_OPEN_INTEREST] = TP_FT_SINT64, [TP_F_OPTIONS_TYPE] = TP_FT_SINT64,
-    [TP_F_MINI_OPTION] = TP_FT_SINT64, [TP_F_LAST_SIZE] = TP_FT_SINT64,
-    [TP_F_BID] = TP_FT_FLOAT, [TP_F_BID_SIZE] = TP_FT_SINT64,
-    [TP_F_ASK] = TP_FT_FLOAT, [TP_F_ASK_SIZE] = TP_FT_SINT64,
-    [TP_F_PRICE_HINT] = TP_FT_SINT64, [TP_F_VOL_24HR] = TP_FT_SINT64,
-    [TP_F_VOL_ALL_CURRENCIES] = TP_FT_SINT64, [TP_F_FROMCURRENCY] = TP_FT_STRING,
-    [TP_F_LAST_MARKET] = TP_FT_STRING, [TP_F_CIRCULATING_SUPPLY] = TP_FT_DOUBLE,
-    [TP_F_MARKETCAP] = TP_FT_DOUBLE, [TP_F_COMPONENTS] = TP_FT_STRING,
-    [TP_F_INDICES] = TP_FT_STRINGS, [TP_F_CMC_RANK] = TP_FT_SINT64,
-    [TP_F_UNDERLYING_SHORTNAME] = TP_FT_STRING,
-    [TP_F_FIFTY_TWO_WEEK_CHANGE] = TP_FT_FLOAT,
-    [TP_F_FIFTY_TWO_WEEK_CHANGE_PERCENT] = TP_FT_FLOAT,
-    [TP_F_LATEST_AMOUNT_RAISED] = TP_FT_FLOAT,
-    [TP_F_LATEST_FUNDING_DATE] = TP_FT_SINT64,
-    [TP_F_LATEST_SHARE_CLASS] = TP_FT_STRING,
-    [TP_F_LATEST_IMPLIED_VALUATION] = TP_FT_FLOAT,
-    [TP_F_YTD_RETURN] = TP_FT_FLOAT, [TP_F_QTD_RETURN] = TP_FT_FLOAT,
-    [TP_F_FULL_DAY_CHANGE] = TP_FT_FLOAT,
-    [TP_F_FULL_DAY_CHANGE_PERCENT] = TP_FT_FLOAT,
-};
+/* Storage kind per field number (the tp_quote_fields.h table), here so
+ * the hot loop needs no call. */
+#define KIND(num, name, type) [num] = type,
+static const uint8_t field_kind[TP_QUOTE_NFIELDS + 1] = {TP_QUOTE_FIELDS(KIND)};
 
 static const uint8_t kind_wire[] = {
     [TP_FT_STRING] = WT_LEN, [TP_FT_FLOAT] = WT_I32, [TP_FT_DOUBLE] = WT_I64,

@@ -13,6 +13,16 @@
 #include "tp_decode.h"
 
 #include "../core/tp_dtoa.h"
+#include "../core/tp_quote_fields.h"
+
+/* Per field: its JSON key with quotes and colon, and its type. */
+struct key {
+    const char *text;
+    uint8_t len;
+    uint8_t type;
+};
+#define KEY(num, name, type) [num] = {"\"" name "\":", sizeof(name) + 2, type},
+static const struct key keys[TP_QUOTE_NFIELDS + 1] = {TP_QUOTE_FIELDS(KEY)};
 
 #include <string.h>
 
@@ -77,7 +87,7 @@ static void put_string(struct out *o, const uint8_t *s, size_t n) {
 static void put_value(struct out *o, const struct tp_quote *q,
                       const uint8_t *payload, int f) {
     char num[TP_DTOA_MAX];
-    switch (tp_field_type(f)) {
+    switch (keys[f].type) {
     case TP_FT_STRING:
         put_string(o, payload + q->v[f].sv.off, q->v[f].sv.len);
         return;
@@ -115,10 +125,7 @@ int tp_quote_json_fields(const struct tp_quote *q, const uint8_t *payload,
         if (!first)
             put(&o, ",", 1);
         first = 0;
-        const char *name = tp_field_name(f);
-        put(&o, "\"", 1);
-        put(&o, name, strlen(name));
-        put(&o, "\":", 2);
+        put(&o, keys[f].text, keys[f].len);
         put_value(&o, q, payload, f);
     }
     if (!o.ok)

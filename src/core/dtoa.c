@@ -258,13 +258,22 @@ static int shortest_exact(double v, struct dec *out) {
     int s = 54 - L;
     unsigned __int128 p10 = pow10_u128(n);
     unsigned __int128 lim = L < 53 ? p10 >> s : ((p10 + ((unsigned __int128)1 << s) - 1) >> s) - 1;
-    int found = 0;
+    /* 17 digits (j = 0) always read back when correctly rounded. When v is
+     * exactly D (rem == 0), D without its trailing zeros reads back too. */
     uint64_t q = D, r = 0; /* D = q * 10^j + r */
-    for (int j = 0; j <= 16; j++) {
-        if (j) {
-            r += q % 10 * pow10_u64[j - 1];
-            q /= 10;
-        }
+    int j = 0;
+    if (rem == 0)
+        while (j < 16 && q % 10 == 0)
+            q /= 10, j++;
+    uint64_t c0 = q + (rem == 0 ? 0 : rem > ((unsigned __int128)1 << (k - 1)) ||
+                                        (rem == ((unsigned __int128)1 << (k - 1)) && (q & 1)));
+    *out = (struct dec){c0, 17 - j, e10};
+    if (c0 == pow10_u64[17])
+        *out = (struct dec){pow10_u64[16], 17, e10 + 1};
+    /* Drop one more digit while the nearest shorter decimal reads back. */
+    while (++j <= 16) {
+        r += q % 10 * pow10_u64[j - 1];
+        q /= 10;
         uint64_t div = pow10_u64[j];
         unsigned __int128 down = ((unsigned __int128)r << k) + rem;
         unsigned __int128 up = ((unsigned __int128)div << k) - down;
@@ -278,9 +287,8 @@ static int shortest_exact(double v, struct dec *out) {
             ce++;
         }
         *out = (struct dec){c, nd, ce};
-        found = 1;
     }
-    return found;
+    return 1;
 }
 #endif
 
@@ -306,19 +314,40 @@ static const char digit_pairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-static size_t put_u64(uint64_t v, char *buf) {
-    char tmp[20];
-    size_t n = 20;
-    while (v >= 100) {
-        memcpy(tmp + (n -= 2), digit_pairs + 2 * (v % 100), 2);
-        v /= 100;
+/* Writes exactly 8 digits of v < 10^8. */
+static void put8(uint32_t v, char *o) {
+    uint32_t a = v / 10000, b = v % 10000;
+    memcpy(o, digit_pairs + 2 * (a / 100), 2);
+    memcpy(o + 2, digit_pairs + 2 * (a % 100), 2);
+    memcpy(o + 4, digit_pairs + 2 * (b / 100), 2);
+    memcpy(o + 6, digit_pairs + 2 * (b % 100), 2);
+}
+
+/* Writes the nd (1..20) lowest decimal digits of v, leading zeros
+ * included. */
+static void put_digits(uint64_t v, int nd, char *o) {
+    char tmp[24];
+    put8((uint32_t)(v % 100000000), tmp + 16);
+    if (nd > 8) {
+        v /= 100000000;
+        put8((uint32_t)(v % 100000000), tmp + 8);
+        if (nd > 16)
+            put8((uint32_t)(v / 100000000 % 100000000), tmp);
     }
-    if (v >= 10)
-        memcpy(tmp + (n -= 2), digit_pairs + 2 * v, 2);
-    else
-        tmp[--n] = (char)('0' + v);
-    memcpy(buf, tmp + n, 20 - n);
-    return 20 - n;
+    memcpy(o, tmp + 24 - nd, (size_t)nd);
+}
+
+static int count_digits(uint64_t v) {
+    int n = 1;
+    while (n < 20 && v >= pow10_u64[n])
+        n++;
+    return n;
+}
+
+static size_t put_u64(uint64_t v, char *buf) {
+    int nd = count_digits(v);
+    put_digits(v, nd, buf);
+    return (size_t)nd;
 }
 
 /* Lays out a decimal as Python's repr does: positional for exponents
@@ -329,7 +358,7 @@ static size_t layout(struct dec x, char *o) {
         x.nd--;
     }
     char dig[20];
-    put_u64(x.d, dig);
+    put_digits(x.d, x.nd, dig);
     size_t n = 0;
     if (x.e10 >= 16 || x.e10 < -4) {
         o[n++] = dig[0];
@@ -346,8 +375,11 @@ static size_t layout(struct dec x, char *o) {
         n += put_u64((uint64_t)e, o + n);
     } else if (x.e10 >= 0) {
         int ip = x.e10 + 1; /* digits before the point */
-        for (int i = 0; i < ip; i++)
-            o[n++] = i < x.nd ? dig[i] : '0';
+        int lead = ip < x.nd ? ip : x.nd;
+        memcpy(o + n, dig, (size_t)lead);
+        n += (size_t)lead;
+        for (int i = lead; i < ip; i++)
+            o[n++] = '0';
         o[n++] = '.';
         if (x.nd > ip) {
             memcpy(o + n, dig + ip, (size_t)(x.nd - ip));
@@ -377,7 +409,7 @@ size_t tp_dtoa(double v, char *buf) {
         buf[n++] = '-';
         v = -v;
     }
-    if (v < 1e16 && v == floor(v)) { /* integral: every digit, then ".0" */
+    if (v < 1e16 && v == (double)(uint64_t)v) { /* integral: every digit, ".0" */
         n += put_u64((uint64_t)v, buf + n);
         memcpy(buf + n, ".0", 3);
         return n + 2;

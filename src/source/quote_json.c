@@ -15,9 +15,10 @@
 #include "../core/tp_dtoa.h"
 #include "../core/tp_quote_fields.h"
 
-/* Per field: its JSON key with quotes and colon, and its type. */
+/* Per field: its JSON key with quotes and colon (in a fixed array, so it
+ * can be copied as one 32-byte block), its length and its type. */
 struct key {
-    const char *text;
+    char text[32];
     uint8_t len;
     uint8_t type;
 };
@@ -112,21 +113,44 @@ static void put_value(struct out *o, const struct tp_quote *q,
     }
 }
 
+/* Writes a numeric member at o->p without bounds checks; the caller made
+ * sure that NUMERIC_ROOM bytes are free. */
+#define NUMERIC_ROOM (1 + 32 + TP_DTOA_MAX)
+static void put_numeric(struct out *o, const struct tp_quote *q, int f, int comma) {
+    char *p = o->p;
+    *p = ',';
+    p += comma;
+    memcpy(p, keys[f].text, 32);
+    p += keys[f].len;
+    if (keys[f].type == TP_FT_FLOAT)
+        p += tp_dtoa((double)q->v[f].f32, p);
+    else if (keys[f].type == TP_FT_DOUBLE)
+        p += tp_dtoa(q->v[f].f64, p);
+    else
+        p += fmt_i64(q->v[f].i64, p);
+    o->p = p;
+}
+
 int tp_quote_json_fields(const struct tp_quote *q, const uint8_t *payload,
                          char *out, size_t cap) {
     if (cap == 0)
         return -1;
     struct out o = {out, out + cap - 1, 1};
     int first = 1;
-    for (uint64_t bits = q->present; bits; bits &= bits - 1) {
+    for (uint64_t bits = q->present; bits && o.ok; bits &= bits - 1) {
         int f = __builtin_ctzll(bits) + 1;
         if (f > TP_QUOTE_NFIELDS)
             break;
-        if (!first)
-            put(&o, ",", 1);
+        int t = keys[f].type;
+        if (t != TP_FT_STRING && t != TP_FT_STRINGS && o.end - o.p >= NUMERIC_ROOM) {
+            put_numeric(&o, q, f, !first);
+        } else {
+            if (!first)
+                put(&o, ",", 1);
+            put(&o, keys[f].text, keys[f].len);
+            put_value(&o, q, payload, f);
+        }
         first = 0;
-        put(&o, keys[f].text, keys[f].len);
-        put_value(&o, q, payload, f);
     }
     if (!o.ok)
         return -1;

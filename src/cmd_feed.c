@@ -1,4 +1,52 @@
-/* cmd_feed.c - placeholder until the feed role lands. */
+/*
+ * cmd_feed.c - `tickpipe feed`: command-line front of the feed server
+ * (src/feed/). Main thread only; SIGINT/SIGTERM (tp_stop_flag) stop it.
+ */
 #include <stdio.h>
+#include <string.h>
+
+#include "core/tp_error.h"
+#include "core/tp_log.h"
+#include "core/tp_opts.h"
+#include "feed/tp_feed.h"
 #include "tp_cmd.h"
-int tp_cmd_feed(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "tickpipe feed: not built yet\n"); return 1; }
+
+int tp_cmd_feed(int argc, char **argv) {
+    struct tp_feed_opts fo = {0};
+    const char *log_level = NULL;
+    const struct tp_opt table[] = {
+        {"replay", TP_OPT_STR, &fo.replay, NULL, "FILE", "frame file to serve (required; as written by record)", 0, 0},
+        {"listen", TP_OPT_STR, &fo.listen, "127.0.0.1:8765", "ADDR", "HOST:PORT to listen on (port 0 picks a free one)", 0, 0},
+        {"speed", TP_OPT_DOUBLE, &fo.speed, "1", "X", "pace: X times the recorded speed; 0 = as fast as possible", 0, 1e9},
+        {"loop", TP_OPT_FLAG, &fo.loop, NULL, NULL, "start over at the end of the file", 0, 0},
+        {"laps", TP_OPT_INT, &fo.laps, "0", "N", "with --loop: end the stream after N passes (0 = never)", 0, 1e12},
+        {"tls-cert", TP_OPT_STR, &fo.tls_cert, NULL, "FILE", "PEM certificate: serve wss:// (needs --tls-key)", 0, 0},
+        {"tls-key", TP_OPT_STR, &fo.tls_key, NULL, "FILE", "PEM private key of --tls-cert", 0, 0},
+        {"log-sent", TP_OPT_STR, &fo.log_sent, NULL, "FILE", "append <connection> TAB <symbol> TAB <frame> for every frame sent", 0, 0},
+        {"drop-every", TP_OPT_INT, &fo.drop_every, "0", "N", "close each connection after N frames, to test reconnects (0 = never)", 0, 1e15},
+        {"log-level", TP_OPT_STR, &log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+    int rc = tp_opts_parse("feed", "--replay FILE [options]",
+                           "Serves a recording like the Yahoo streamer: clients send {\"subscribe\":[...]}\n"
+                           "and receive those symbols' frames (bare base64, or the JSON envelope when the\n"
+                           "URL has ?version=2), paced by the recorded receive times. Prints the URL it\n"
+                           "listens on; runs until SIGINT/SIGTERM.",
+                           table, argc, argv, NULL, 0, NULL);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    int lvl = tp_log_level_parse(log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "tickpipe feed: --log-level %s: expected error, warn, info or debug\n", log_level);
+        return 2;
+    }
+    tp_log_level = lvl;
+    fo.announce = stdout;
+    fo.stop = tp_stop_flag();
+    char errbuf[512] = "";
+    int err = tp_feed_run(&fo, errbuf, sizeof errbuf);
+    if (err) {
+        fprintf(stderr, "tickpipe feed: %s\n", errbuf);
+        return err == TP_EINVAL ? 2 : 1;
+    }
+    return 0;
+}

@@ -14,7 +14,9 @@
  * thread drains the bus, commits and exits 0.
  */
 #include <inttypes.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,37 +181,38 @@ struct run_cfg {
     int progress, quiet;
 };
 
-/* Reads a symbols file (one per line or comma separated; # comments) into
- * a malloc'ed comma list. */
+/* Reads a symbols file (one per line or comma separated, lines of any
+ * length; # starts a comment) into a malloc'ed comma list. */
 static char *read_symbols_file(const char *path, char *errbuf, size_t errsize) {
     FILE *f = fopen(path, "r");
     if (!f) {
         tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: cannot open", path);
         return NULL;
     }
-    size_t cap = 4096, len = 0;
-    char *out = malloc(cap), line[1024];
-    while (out && fgets(line, sizeof line, f)) {
-        char *hash = strchr(line, '#');
+    size_t cap = 4096, len = 0, lcap = 0;
+    char *out = malloc(cap), *line = NULL;
+    while (out && getline(&line, &lcap, f) >= 0) {
+        char *hash = strchr(line, '#'), *save = NULL;
         if (hash)
             *hash = '\0';
-        for (char *tok = strtok(line, ", \t\r\n"); tok && out; tok = strtok(NULL, ", \t\r\n")) {
+        for (char *tok = strtok_r(line, ", \t\r\n", &save); tok && out;
+             tok = strtok_r(NULL, ", \t\r\n", &save)) {
             size_t n = strlen(tok);
-            if (len + n + 2 > cap) {
+            while (out && len + n + 2 > cap) {
                 char *no = realloc(out, cap *= 2);
-                if (!no) {
+                if (!no)
                     free(out);
-                    out = NULL;
-                    break;
-                }
                 out = no;
             }
+            if (!out)
+                break;
             if (len)
                 out[len++] = ',';
             memcpy(out + len, tok, n);
             len += n;
         }
     }
+    free(line);
     fclose(f);
     if (out)
         out[len] = '\0';
@@ -227,6 +230,23 @@ int tp_log_level_parse(const char *s) {
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
+}
+
+/* One `run` per SQLite file: a second writer would keep its own copy of the
+ * per-symbol state and corrupt the results. Returns the lock's descriptor
+ * (kept open for the life of the process), -1 when another run holds it,
+ * or -2 when not applicable. */
+static int lock_sqlite_store(const char *spec) {
+    if (strncmp(spec, "sqlite:", 7) != 0)
+        return -2;
+    int fd = open(spec + 7, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -2;   /* the store itself will report why it cannot open */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
@@ -320,10 +340,17 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_store *st = NULL;
     struct tp_processor *p = NULL;
     struct tp_queue *bus = NULL;
-    int status = 2, err;
+    int status = 2, err, lock_fd = -2;
     if ((err = tp_source_open(&src, c.source, &so, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
         status = err == TP_EINVAL ? 2 : 1;
+        goto out;
+    }
+    lock_fd = lock_sqlite_store(c.store);
+    if (lock_fd == -1) {
+        fprintf(stderr, "tickpipe run: another tickpipe run is writing to --store %s; stop it first "
+                        "(two writers would corrupt the per-symbol state)\n", c.store);
+        status = 1;
         goto out;
     }
     if ((err = tp_store_open(&st, c.store, errbuf, sizeof errbuf))) {
@@ -393,5 +420,7 @@ out:
     tp_source_free(src);
     tp_queue_free(bus);
     free(symbols_buf);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return status;
 }

@@ -1,9 +1,445 @@
-/* cassandra.c - placeholder until the CQL store lands; fails with a clear message. */
-#include "tp_store.h"
-#include "../core/tp_error.h"
+/*
+ * cassandra.c - the Cassandra store: DESIGN.md's tables in a keyspace,
+ * written through the CQL client (tp_cql.h), read back with paging.
+ *
+ * URI: cassandra://[USER:PASS@]HOST[:PORT][,HOST[:PORT]...]/KEYSPACE[?OPTIONS]
+ * (options in cas_opts below; unknown keys are errors that name the key).
+ *
+ * Exactly-once: every output is an idempotent upsert keyed by its primary
+ * key. put_*() only buffer: ticks go into unlogged batches of one partition
+ * each, kept under BATCH_BYTES; bars and latest rows are coalesced per key
+ * within a commit, so one batch never holds two versions of a row (Cassandra
+ * would pick the larger value, not the later one). commit() sends them all,
+ * waits for every acknowledgement, then writes processor state and
+ * checkpoints, and last a one-row commit marker. State and checkpoint rows
+ * are double-buffered: each name has two slots and a commit writes the slot
+ * that does not hold the committed version, tagged with the new generation.
+ * Readers take the slot with the largest generation not above the marker's,
+ * so a crash anywhere leaves the previous commit's state and checkpoints
+ * intact, and a re-run rewrites the same outputs with the same values.
+ *
+ * Threads: the processor thread (or the query command); one at a time.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
-int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize) {
-    (void)uri;
-    *out = NULL;
-    return tp_errf(errbuf, errsize, TP_EINVAL, "--store cassandra://: not built yet");
+#include "../core/tp_error.h"
+#include "../core/tp_fmt.h"
+#include "../core/tp_log.h"
+#include "../core/tp_opts.h"
+#include "../source/tp_decode.h"
+#include "cql_store_int.h"
+#include "tp_cql.h"
+#include "tp_store.h"
+
+#define BATCH_BYTES 4000        /* under Cassandra's 5 KB batch warning */
+#define DAY_MS 86400000LL
+
+static int cas_put_sql(struct kv *m, const char *key, const struct tp_cql_values *v);
+
+/* ------------------------------------------------------------ time keys */
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* yyyymm of a day number (days since 1970-01-01), civil calendar. */
+static int32_t month_of_day(int64_t z) {
+    z += 719468;
+    int64_t era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, m = mp < 10 ? mp + 3 : mp - 9;
+    return (int32_t)((y + (m <= 2)) * 100 + m);
 }
+
+/* First day number of yyyymm (inverse of month_of_day for day 1). */
+static int64_t day_of_month(int32_t ym) {
+    int64_t y = ym / 100, m = ym % 100;
+    y -= m <= 2;
+    int64_t era = floor_div(y, 400), yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int32_t next_month(int32_t ym) { return ym % 100 == 12 ? (ym / 100 + 1) * 100 + 1 : ym + 1; }
+
+/* ------------------------------------------------------------ puts */
+static int cas_begin(struct tp_store *b) {
+    (void)b;
+    return 0;
+}
+
+/* Quote fields of ticks columns 6..22, in DESIGN.md column order. */
+static const int tick_fields[] = {
+    TP_F_CURRENCY, TP_F_EXCHANGE, TP_F_QUOTE_TYPE, TP_F_MARKET_HOURS, TP_F_CHANGE_PERCENT,
+    TP_F_DAY_VOLUME, TP_F_DAY_HIGH, TP_F_DAY_LOW, TP_F_CHANGE, TP_F_OPEN_PRICE,
+    TP_F_PREVIOUS_CLOSE, TP_F_LAST_SIZE, TP_F_BID, TP_F_BID_SIZE, TP_F_ASK, TP_F_ASK_SIZE,
+    TP_F_PRICE_HINT};
+
+static void add_field(struct tp_cql_values *v, const struct tp_quote *q, const uint8_t *payload,
+                      int f) {
+    if (!tp_quote_has(q, f)) {
+        tp_cql_add_null(v);
+        return;
+    }
+    switch (tp_field_type(f)) {
+    case TP_FT_FLOAT: tp_cql_add_double(v, q->v[f].f32); break;
+    case TP_FT_DOUBLE: tp_cql_add_double(v, q->v[f].f64); break;
+    case TP_FT_STRING:
+        tp_cql_add_text(v, (const char *)payload + q->v[f].sv.off, q->v[f].sv.len);
+        break;
+    default: tp_cql_add_bigint(v, q->v[f].i64); break;
+    }
+}
+
+/* Appends a statement to the open batch of its partition, sending the
+ * batch first when the statement would push it over BATCH_BYTES. */
+static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
+                     const struct tp_cql_values *v) {
+    struct pbatch *pb = NULL;
+    for (int i = 0; i < s->npb; i++)
+        if (strcmp(s->pb[i].key, pkey) == 0)
+            pb = &s->pb[i];
+    if (!pb) {
+        if (s->npb == MAX_OPEN_BATCHES) {
+            int rc = cas_flush_batches(s);
+            if (rc < 0)
+                return rc;
+        }
+        pb = &s->pb[s->npb++];
+        snprintf(pb->key, sizeof(pb->key), "%s", pkey);
+        if (!pb->b && !(pb->b = tp_cql_batch_new()))
+            return TP_ENOMEM;
+    }
+    if (tp_cql_batch_count(pb->b) > 0 && tp_cql_batch_bytes(pb->b) + v->len > BATCH_BYTES) {
+        int rc = tp_cql_batch_async(s->c, pb->b);
+        if (rc < 0)
+            return rc;
+    }
+    return tp_cql_batch_add(pb->b, p, v);
+}
+
+int cas_flush_batches(struct cas *s) {
+    int rc = 0;
+    for (int i = 0; i < s->npb && rc == 0; i++)
+        rc = tp_cql_batch_async(s->c, s->pb[i].b);
+    s->npb = 0;
+    return rc;
+}
+
+static int put_seed_row(struct cas *s, const struct tp_tick_row *t) {
+    struct tp_cql_values *v = &s->v;
+    char name[300];
+    uint8_t id[16];
+    int n = snprintf(name, sizeof(name), "%.*s|%" PRId64 "|%" PRId64, (int)t->symbol_len,
+                     t->symbol, t->time, t->seq);
+    tp_cql_uuid_v5(TP_CQL_SEED_NAMESPACE, name, (size_t)n, id);
+    tp_cql_values_reset(v);
+    tp_cql_add_uuid(v, id);
+    add_field(v, t->q, t->payload, TP_F_EXCHANGE);
+    static const int dbl_fields[] = {TP_F_QUOTE_TYPE, TP_F_PRICE, TP_F_TIME, TP_F_MARKET_HOURS,
+                                     TP_F_CHANGE_PERCENT, TP_F_DAY_VOLUME, TP_F_CHANGE,
+                                     TP_F_PRICE_HINT};
+    for (size_t i = 0; i < sizeof(dbl_fields) / sizeof(dbl_fields[0]); i++) {
+        int f = dbl_fields[i];
+        if (f == TP_F_TIME)
+            tp_cql_add_double(v, (double)t->time);
+        else if (!tp_quote_has(t->q, f))
+            tp_cql_add_null(v);
+        else if (tp_field_type(f) == TP_FT_FLOAT)
+            tp_cql_add_double(v, t->q->v[f].f32);
+        else
+            tp_cql_add_double(v, (double)t->q->v[f].i64);
+    }
+    tp_cql_add_double(v, t->cum_avg_price);
+    return tp_cql_execute_async(s->c, s->prep[P_SEED], v);
+}
+
+static int cas_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
+    struct cas *s = (struct cas *)b;
+    struct tp_cql_values *v = &s->v;
+    int64_t day = floor_div(t->time, DAY_MS);
+    char pkey[300];
+    tp_cql_values_reset(v);
+    tp_cql_add_text(v, t->symbol, t->symbol_len);
+    tp_cql_add_date(v, (int32_t)day);
+    tp_cql_add_bigint(v, t->time);
+    tp_cql_add_bigint(v, t->seq);
+    tp_cql_add_double(v, t->q->v[TP_F_PRICE].f32);
+    tp_cql_add_double(v, t->cum_avg_price);
+    for (size_t i = 0; i < sizeof(tick_fields) / sizeof(tick_fields[0]); i++)
+        add_field(v, t->q, t->payload, tick_fields[i]);
+    tp_cql_add_blob(v, t->payload, t->payload_len);
+    snprintf(pkey, sizeof(pkey), "t|%.*s|%" PRId64, (int)t->symbol_len, t->symbol, day);
+    int rc = batch_add(s, pkey, s->prep[P_TICK], v);
+    if (rc == 0 && s->opt.seed_table)
+        rc = put_seed_row(s, t);
+    return cas_fail(s, rc, "write a tick");
+}
+
+static int cas_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
+    struct cas *s = (struct cas *)b;
+    struct tp_cql_values *v = &s->v;
+    char key[300];
+    tp_cql_values_reset(v);
+    tp_cql_add_text(v, r->symbol, strlen(r->symbol));
+    tp_cql_add_text(v, r->interval, strlen(r->interval));
+    tp_cql_add_int(v, month_of_day(floor_div(r->start, DAY_MS)));
+    tp_cql_add_bigint(v, r->start);
+    tp_cql_add_double(v, r->open);
+    tp_cql_add_double(v, r->high);
+    tp_cql_add_double(v, r->low);
+    tp_cql_add_double(v, r->close);
+    tp_cql_add_bigint(v, r->volume);
+    if (r->vwap_valid)
+        tp_cql_add_double(v, r->vwap);
+    else
+        tp_cql_add_null(v);
+    tp_cql_add_bigint(v, r->count);
+    snprintf(key, sizeof(key), "%s|%s|%" PRId64, r->symbol, r->interval, r->start);
+    return cas_fail(s, cas_put_sql(&s->bars, key, v), "buffer a bar");
+}
+
+static int cas_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
+    struct cas *s = (struct cas *)b;
+    struct tp_cql_values *v = &s->v;
+    tp_cql_values_reset(v);
+    tp_cql_add_text(v, l->symbol, strlen(l->symbol));
+    tp_cql_add_bigint(v, l->time);
+    tp_cql_add_double(v, l->price);
+    tp_cql_add_double(v, l->cum_avg_price);
+    tp_cql_add_bigint(v, l->count);
+    return cas_fail(s, cas_put_sql(&s->latest, l->symbol, v), "buffer a latest row");
+}
+
+static int cas_put_sql(struct kv *m, const char *key, const struct tp_cql_values *v) {
+    if (v->oom)
+        return TP_ENOMEM;
+    return kv_put(m, key, v->buf, v->len, v->n);
+}
+
+static int cas_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
+    struct cas *s = (struct cas *)b;
+    return cas_fail(s, kv_put(&s->states, symbol, blob, len, 0), "buffer state");
+}
+
+static int cas_put_checkpoint(struct tp_store *b, const struct tp_checkpoint *c) {
+    struct cas *s = (struct cas *)b;
+    int64_t vals[3] = {c->pos, c->line, c->aux};
+    return cas_fail(s, kv_put(&s->ckpts, c->key, vals, sizeof(vals), 0), "buffer a checkpoint");
+}
+
+/* ------------------------------------------------------------ commit */
+/* Sends the coalesced bars (batched by partition) and latest rows. */
+static int send_rows(struct cas *s) {
+    int rc = 0;
+    for (size_t i = 0; i < s->bars.cap && rc == 0; i++) {
+        struct kv_entry *e = &s->bars.e[i];
+        if (!e->key)
+            continue;
+        struct tp_cql_values v = {e->val, e->len, e->len, e->n, 0};
+        char pkey[300];
+        const char *bar = strchr(e->key, '|');
+        const char *start = bar ? strchr(bar + 1, '|') : NULL;
+        int64_t st = start ? strtoll(start + 1, NULL, 10) : 0;
+        snprintf(pkey, sizeof(pkey), "b|%.*s|%d", start ? (int)(start - e->key) : 0, e->key,
+                 (int)month_of_day(floor_div(st, DAY_MS)));
+        rc = batch_add(s, pkey, s->prep[P_BAR], &v);
+    }
+    if (rc == 0)
+        rc = cas_flush_batches(s);
+    for (size_t i = 0; i < s->latest.cap && rc == 0; i++) {
+        struct kv_entry *e = &s->latest.e[i];
+        if (!e->key)
+            continue;
+        struct tp_cql_values v = {e->val, e->len, e->len, e->n, 0};
+        rc = tp_cql_execute_async(s->c, s->prep[P_LATEST], &v);
+    }
+    kv_clear(&s->bars);
+    kv_clear(&s->latest);
+    return rc;
+}
+
+/* Writes buffered state and checkpoints into their free slots at gen. */
+static int send_state(struct cas *s, int64_t gen) {
+    struct tp_cql_values *v = &s->v;
+    int rc = 0;
+    for (size_t i = 0; i < s->states.cap && rc == 0; i++) {
+        struct kv_entry *e = &s->states.e[i];
+        int slot;
+        if (!e->key || (rc = cas_free_slot(s, &s->state_slots, P_STATE_SLOTS, e->key, &slot)) < 0)
+            continue;
+        tp_cql_values_reset(v);
+        tp_cql_add_text(v, e->key, strlen(e->key));
+        tp_cql_add_int(v, slot);
+        tp_cql_add_bigint(v, gen);
+        tp_cql_add_blob(v, e->val, e->len);
+        rc = tp_cql_execute_async(s->c, s->prep[P_STATE], v);
+        e->n = slot;
+    }
+    for (size_t i = 0; i < s->ckpts.cap && rc == 0; i++) {
+        struct kv_entry *e = &s->ckpts.e[i];
+        int64_t vals[3];
+        int slot;
+        if (!e->key || (rc = cas_free_slot(s, &s->ckpt_slots, P_CKPT_SLOTS, e->key, &slot)) < 0)
+            continue;
+        memcpy(vals, e->val, sizeof(vals));
+        tp_cql_values_reset(v);
+        tp_cql_add_text(v, e->key, strlen(e->key));
+        tp_cql_add_int(v, slot);
+        tp_cql_add_bigint(v, gen);
+        for (int k = 0; k < 3; k++)
+            tp_cql_add_bigint(v, vals[k]);
+        rc = tp_cql_execute_async(s->c, s->prep[P_CKPT], v);
+        e->n = slot;
+    }
+    return rc;
+}
+
+/* After the marker: the slots just written now hold the committed versions. */
+static void settle_slots(struct cas *s) {
+    for (size_t i = 0; i < s->states.cap; i++)
+        if (s->states.e[i].key)
+            kv_put(&s->state_slots, s->states.e[i].key, NULL, 0, s->states.e[i].n);
+    for (size_t i = 0; i < s->ckpts.cap; i++)
+        if (s->ckpts.e[i].key)
+            kv_put(&s->ckpt_slots, s->ckpts.e[i].key, NULL, 0, s->ckpts.e[i].n);
+    kv_clear(&s->states);
+    kv_clear(&s->ckpts);
+}
+
+static int wait_acks(struct cas *s, const char *what) {
+    char err[256];
+    int rc = tp_cql_wait(s->c, err, sizeof(err));
+    if (rc < 0)
+        snprintf(s->base.last_error, sizeof(s->base.last_error), "%.50s: %.190s", what, err);
+    return rc < 0 ? TP_ESTORE : 0;
+}
+
+static int cas_commit(struct tp_store *b) {
+    struct cas *s = (struct cas *)b;
+    int rc = cas_flush_batches(s);
+    if (rc == 0)
+        rc = send_rows(s);
+    if (rc < 0)
+        return cas_fail(s, rc, "send outputs");
+    if ((rc = wait_acks(s, "writing outputs")) < 0)
+        return rc;
+    if (s->states.count == 0 && s->ckpts.count == 0)
+        return 0;
+    int64_t gen = s->gen + 1;
+    if ((rc = send_state(s, gen)) < 0)
+        return cas_fail(s, rc, "send state");
+    if ((rc = wait_acks(s, "writing state")) < 0)
+        return rc;
+    tp_cql_values_reset(&s->v);
+    tp_cql_add_bigint(&s->v, gen);
+    if ((rc = tp_cql_execute_async(s->c, s->prep[P_MARK], &s->v)) < 0)
+        return cas_fail(s, rc, "send the commit marker");
+    if ((rc = wait_acks(s, "writing the commit marker")) < 0)
+        return rc;
+    s->gen = gen;
+    settle_slots(s);
+    return 0;
+}
+
+/* ------------------------------------------------------------ reads */
+static int cas_get_state(struct tp_store *b, const char *symbol, void **blob, size_t *len) {
+    struct cas *s = (struct cas *)b;
+    struct tp_cql_result *r = NULL;
+    int row;
+    int rc = cas_read_slots(s, P_STATE_SLOTS, symbol, &r, &row);
+    if (rc == 0) {
+        kv_put(&s->state_slots, symbol, NULL, 0, cas_row_slot(r, row));
+        int32_t n = r->lens[(size_t)row * (size_t)r->ncols + 2];
+        *blob = malloc(n > 0 ? (size_t)n : 1);
+        if (!*blob)
+            rc = TP_ENOMEM;
+        else if (n > 0)
+            memcpy(*blob, r->vals[(size_t)row * (size_t)r->ncols + 2], (size_t)n);
+        *len = n > 0 ? (size_t)n : 0;
+    }
+    tp_cql_result_free(r);
+    return rc;
+}
+
+static int cas_get_checkpoint(struct tp_store *b, struct tp_checkpoint *c) {
+    struct cas *s = (struct cas *)b;
+    struct tp_cql_result *r = NULL;
+    int row;
+    int rc = cas_read_slots(s, P_CKPT_SLOTS, c->key, &r, &row);
+    if (rc == 0) {
+        kv_put(&s->ckpt_slots, c->key, NULL, 0, cas_row_slot(r, row));
+        tp_cql_get_int64(r, row, 2, &c->pos);
+        tp_cql_get_int64(r, row, 3, &c->line);
+        tp_cql_get_int64(r, row, 4, &c->aux);
+    }
+    tp_cql_result_free(r);
+    return rc;
+}
+
+static void cas_free(struct tp_store *b) {
+    struct cas *s = (struct cas *)b;
+    if (!s)
+        return;
+    if (s->c) {
+        struct tp_cql_stats st;
+        tp_cql_get_stats(s->c, &st);
+        tp_info("cassandra", "requests=%" PRIu64 " retries=%" PRIu64 " reprepares=%" PRIu64
+                " reconnects=%" PRIu64 " max_in_flight=%d nodes=%d", st.requests, st.retries,
+                st.reprepares, st.reconnects, st.max_in_flight, st.nodes);
+    }
+    for (int i = 0; i < MAX_OPEN_BATCHES; i++)
+        tp_cql_batch_free(s->pb[i].b);
+    kv_free(&s->bars);
+    kv_free(&s->latest);
+    kv_free(&s->states);
+    kv_free(&s->ckpts);
+    kv_free(&s->state_slots);
+    kv_free(&s->ckpt_slots);
+    tp_cql_values_free(&s->v);
+    tp_cql_free(s->c);
+    cas_opts_free(&s->opt);
+    free(s);
+}
+
+static const struct tp_store_ops cassandra_ops = {
+    "cassandra", cas_begin, cas_put_tick, cas_put_bar, cas_put_latest, cas_put_state,
+    cas_put_checkpoint, cas_commit, cas_get_state, cas_get_checkpoint, cas_query, cas_free};
+
+int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf,
+                            size_t errsize) {
+    struct cas *s = calloc(1, sizeof(*s));
+    int rc;
+    *out = NULL;
+    if (!s)
+        return tp_errf(errbuf, errsize, TP_ENOMEM, "cassandra: out of memory");
+    s->base.ops = &cassandra_ops;
+    s->base.has_state = 1;
+    rc = cas_opts_parse(&s->opt, uri, errbuf, errsize);
+    if (rc == 0)
+        rc = cas_connect(s, errbuf, errsize);
+    if (rc == 0)
+        rc = cas_schema(s, errbuf, errsize);
+    if (rc < 0) {
+        cas_free(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+int tp_store_cassandra_stats(struct tp_store *st, struct tp_cql_stats *out) {
+    if (!st || strcmp(st->ops->name, "cassandra") != 0)
+        return TP_EINVAL;
+    tp_cql_get_stats(((struct cas *)st)->c, out);
+    return 0;
+}
+
+/* Exposed for the query code in cas_query.c. */
+int32_t cas_month_of_day(int64_t day) { return month_of_day(day); }
+int64_t cas_day_of_month(int32_t ym) { return day_of_month(ym); }
+int32_t cas_next_month(int32_t ym) { return next_month(ym); }
+int64_t cas_floor_div(int64_t a, int64_t b) { return floor_div(a, b); }

@@ -22,6 +22,7 @@
 static const char *const schema_sql =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
+    "PRAGMA cache_size=-32768;"
     "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, price REAL, cum_avg_price REAL, currency TEXT, exchange TEXT,"
     " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER,"
@@ -36,6 +37,10 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS tp_state (symbol TEXT PRIMARY KEY, state BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS tp_checkpoint (key TEXT PRIMARY KEY, pos INTEGER NOT NULL,"
     " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);";
+
+const char *tp_store_sqlite_schema(void) {
+    return schema_sql;
+}
 
 enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGIN, S_COMMIT,
        S_ROLLBACK, NSTMT };
@@ -268,16 +273,19 @@ static int emit_row(sqlite3_stmt *st, tp_query_cb cb, void *opaque, char *space,
 static int sq_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
                     char *errbuf, size_t errsize) {
     struct sqlite_store *s = (struct sqlite_store *)b;
-    static const char *const base[] = {
+    static const char ticks_sql[] =
         "SELECT symbol, time, seq, price, cum_avg_price, currency, exchange, quote_type,"
         " market_hours, change_percent, day_volume, day_high, day_low, change, open_price,"
         " previous_close, last_size, bid, bid_size, ask, ask_size, price_hint, payload FROM ticks"
-        " WHERE (?1 IS NULL OR symbol = ?1) AND time BETWEEN ?3 AND ?4 ORDER BY symbol, time, seq",
+        " WHERE (?1 IS NULL OR symbol = ?1) AND time BETWEEN ?3 AND ?4 ORDER BY symbol, time, seq";
+    static const char bars_sql[] =
         "SELECT symbol, interval, start, open, high, low, close, volume, vwap, count FROM bars"
         " WHERE (?1 IS NULL OR symbol = ?1) AND (?2 IS NULL OR interval = ?2)"
-        " AND start BETWEEN ?3 AND ?4 ORDER BY symbol, interval, start",
+        " AND start BETWEEN ?3 AND ?4 ORDER BY symbol, interval, start";
+    static const char latest_sql[] =
         "SELECT symbol, time, price, cum_avg_price, count FROM latest"
-        " WHERE (?1 IS NULL OR symbol = ?1) AND time BETWEEN ?3 AND ?4 ORDER BY symbol"};
+        " WHERE (?1 IS NULL OR symbol = ?1) AND time BETWEEN ?3 AND ?4 ORDER BY symbol";
+    static const char *const base[] = {ticks_sql, bars_sql, latest_sql};
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, base[qr->kind], -1, &st, NULL) != SQLITE_OK)
         return tp_errf(errbuf, errsize, TP_ESTORE, "sqlite query: %s", sqlite3_errmsg(s->db));

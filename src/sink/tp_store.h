@@ -74,7 +74,7 @@ struct tp_query {
 
 /* A row handed to a query callback: ncols named columns, each value a
  * NUL-terminated text (NULL for SQL NULL) and a type hint for JSON output
- * (0 text, 1 integer, 2 real, 3 blob as hex). Return non-zero to stop. */
+ * (0 text, 1 integer, 2 real, 3 blob, given as base64). Return non-zero to stop. */
 typedef int (*tp_query_cb)(void *opaque, int ncols, const char *const *names,
                            const char *const *values, const int *types);
 
@@ -120,6 +120,10 @@ int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
 void tp_store_free(struct tp_store *st);
 
 /* Per-store constructors used by tp_store_open(). */
+/* The pragmas and CREATE statements the SQLite store runs on open (for the
+ * benchmark floor, which must insert into exactly the same table). */
+const char *tp_store_sqlite_schema(void);
+
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);

@@ -3,16 +3,14 @@
  * dead-letter file and tests.
  *
  * Numbers: integers exactly; floats as the exact double value of the
- * float32 on the wire, with the fewest digits that parse back to the same
- * double (like Python's repr, so our output and a Python reference agree
- * when parsed), with ".0" on integral values; non-finite values (possible
- * only on corrupt or hostile input) become null, because JSON has no
- * spelling for them. Strings were checked to be UTF-8 by the decoder; here
- * they are only escaped. Pure functions; any thread.
+ * float32 on the wire, doubles as they are, both through tp_fmt_double()
+ * (shortest round-trip, null for non-finite values). Strings were checked
+ * to be UTF-8 by the decoder; here they are only escaped. Pure functions;
+ * any thread.
  */
 #include "tp_decode.h"
 
-#include "../core/tp_dtoa.h"
+#include "../core/tp_fmt.h"
 #include "../core/tp_quote_fields.h"
 
 /* Per field: its JSON key with quotes and colon (in a fixed array, so it
@@ -87,7 +85,7 @@ static void put_string(struct out *o, const uint8_t *s, size_t n) {
 
 static void put_value(struct out *o, const struct tp_quote *q,
                       const uint8_t *payload, int f) {
-    char num[TP_DTOA_MAX];
+    char num[32];
     switch (keys[f].type) {
     case TP_FT_STRING:
         put_string(o, payload + q->v[f].sv.off, q->v[f].sv.len);
@@ -102,10 +100,10 @@ static void put_value(struct out *o, const struct tp_quote *q,
         put(o, "]", 1);
         return;
     case TP_FT_FLOAT:
-        put(o, num, tp_dtoa((double)q->v[f].f32, num));
+        put(o, num, (size_t)tp_fmt_double(num, sizeof num, (double)q->v[f].f32));
         return;
     case TP_FT_DOUBLE:
-        put(o, num, tp_dtoa(q->v[f].f64, num));
+        put(o, num, (size_t)tp_fmt_double(num, sizeof num, q->v[f].f64));
         return;
     default:
         put(o, num, fmt_i64(q->v[f].i64, num));
@@ -115,7 +113,7 @@ static void put_value(struct out *o, const struct tp_quote *q,
 
 /* Writes a numeric member at o->p without bounds checks; the caller made
  * sure that NUMERIC_ROOM bytes are free. */
-#define NUMERIC_ROOM (1 + 32 + TP_DTOA_MAX)
+#define NUMERIC_ROOM (1 + 32 + 32)
 static void put_numeric(struct out *o, const struct tp_quote *q, int f, int comma) {
     char *p = o->p;
     *p = ',';
@@ -123,9 +121,9 @@ static void put_numeric(struct out *o, const struct tp_quote *q, int f, int comm
     memcpy(p, keys[f].text, 32);
     p += keys[f].len;
     if (keys[f].type == TP_FT_FLOAT)
-        p += tp_dtoa((double)q->v[f].f32, p);
+        p += tp_fmt_double(p, 32, (double)q->v[f].f32);
     else if (keys[f].type == TP_FT_DOUBLE)
-        p += tp_dtoa(q->v[f].f64, p);
+        p += tp_fmt_double(p, 32, q->v[f].f64);
     else
         p += fmt_i64(q->v[f].i64, p);
     o->p = p;

@@ -1,0 +1,90 @@
+/*
+ * cql_store_int.h - internals of the Cassandra store, shared by
+ * cassandra.c (writes, commit), cql_store_setup.c (URI options, connect,
+ * schema, recovery, slots, a small string map) and cql_store_query.c
+ * (paged reads for `tickpipe query`).
+ */
+#ifndef TP_CQL_STORE_INT_H
+#define TP_CQL_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tp_cql.h"
+#include "tp_store.h"
+
+/* A string-keyed map of small values (open addressing, linear probing). */
+struct kv_entry {
+    char *key;
+    uint8_t *val;
+    size_t len;
+    int n;
+};
+struct kv {
+    struct kv_entry *e;
+    size_t cap, count;
+};
+int kv_put(struct kv *m, const char *key, const void *val, size_t len, int n);
+struct kv_entry *kv_get(const struct kv *m, const char *key);
+void kv_clear(struct kv *m);
+void kv_free(struct kv *m);
+
+struct cas_opts {
+    char *hosts, *keyspace, *user, *password, *tls_ca, *replication;
+    int consistency, tls, seed_table, max_in_flight;
+    int64_t ttl_ms, connect_timeout_ms, request_timeout_ms;
+};
+int cas_opts_parse(struct cas_opts *o, const char *uri, char *errbuf, size_t errsize);
+void cas_opts_free(struct cas_opts *o);
+
+enum {
+    P_TICK, P_BAR, P_LATEST, P_STATE, P_CKPT, P_MARK, P_STATE_SLOTS, P_CKPT_SLOTS, P_SEED,
+    P_Q_TICKS, P_Q_BARS, P_Q_LATEST1, P_Q_LATEST_ALL, P_Q_TICK_PARTS, P_Q_BAR_PARTS, NPREP
+};
+
+#define MAX_OPEN_BATCHES 64
+struct pbatch {
+    char key[300];              /* table|partition key */
+    struct tp_cql_batch *b;
+};
+
+struct cas {
+    struct tp_store base;
+    struct cas_opts opt;
+    struct tp_cql *c;
+    struct tp_cql_prep *prep[NPREP];
+    struct tp_cql_values v;     /* scratch */
+    struct pbatch pb[MAX_OPEN_BATCHES];
+    int npb;
+    struct kv bars, latest;     /* coalesced per commit: key -> encoded values */
+    struct kv states, ckpts;    /* buffered until outputs are acknowledged */
+    struct kv state_slots, ckpt_slots;  /* name -> slot of the committed version */
+    int64_t gen;                /* generation of the last commit marker */
+};
+
+int cas_connect(struct cas *s, char *errbuf, size_t errsize);
+int cas_schema(struct cas *s, char *errbuf, size_t errsize);
+int cas_flush_batches(struct cas *s);
+/* Records "cassandra: <what>: <reason>" in last_error when rc < 0. */
+int cas_fail(struct cas *s, int rc, const char *what);
+/* Reads the committed version of a state (which = P_STATE_SLOTS) or
+ * checkpoint (P_CKPT_SLOTS): *row is the row in *r; TP_ENOTFOUND if none. */
+int cas_read_slots(struct cas *s, int which, const char *name, struct tp_cql_result **r,
+                   int *row);
+int cas_row_slot(const struct tp_cql_result *r, int row);
+/* The slot a new version of name goes to (not the committed one). */
+int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot);
+
+int cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
+              char *errbuf, size_t errsize);
+
+int32_t cas_month_of_day(int64_t day);
+int64_t cas_day_of_month(int32_t ym);
+int32_t cas_next_month(int32_t ym);
+int64_t cas_floor_div(int64_t a, int64_t b);
+
+/* Name-based UUID (version 5, SHA-1) of name in namespace ns. */
+void tp_cql_uuid_v5(const uint8_t ns[16], const void *name, size_t len, uint8_t out[16]);
+extern const uint8_t TP_CQL_SEED_NAMESPACE[16];
+
+#endif

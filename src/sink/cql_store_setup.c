@@ -1,0 +1,564 @@
+/*
+ * cql_store_setup.c - the Cassandra store's set-up: URI options, connecting,
+ * the schema (created with IF NOT EXISTS on first use), prepared statements,
+ * recovery of the commit generation and state slots, and a small map.
+ *
+ * Recovery: a crash between writing state/checkpoint rows and the commit
+ * marker leaves rows tagged with a generation above the marker's. Open scans
+ * tp_state and tp_checkpoint (two rows per name at most), deletes such
+ * leftovers and remembers which slot holds each committed version.
+ *
+ * Threads: the thread opening the store.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/tp_error.h"
+#include "../core/tp_log.h"
+#include "../core/tp_opts.h"
+#include "cql_int.h"
+#include "cql_store_int.h"
+
+/* ------------------------------------------------------------ map */
+static uint64_t hash(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    while (*s)
+        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+    return h;
+}
+
+static struct kv_entry *slot_for(const struct kv *m, const char *key) {
+    size_t i = hash(key) & (m->cap - 1);
+    while (m->e[i].key && strcmp(m->e[i].key, key) != 0)
+        i = (i + 1) & (m->cap - 1);
+    return &m->e[i];
+}
+
+static int kv_grow(struct kv *m) {
+    struct kv old = *m;
+    m->cap = old.cap ? old.cap * 2 : 64;
+    m->e = calloc(m->cap, sizeof(*m->e));
+    if (!m->e) {
+        *m = old;
+        return TP_ENOMEM;
+    }
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.e[i].key)
+            *slot_for(m, old.e[i].key) = old.e[i];
+    free(old.e);
+    return 0;
+}
+
+int kv_put(struct kv *m, const char *key, const void *val, size_t len, int n) {
+    if ((m->count + 1) * 2 > m->cap && kv_grow(m) < 0)
+        return TP_ENOMEM;
+    struct kv_entry *e = slot_for(m, key);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return TP_ENOMEM;
+    if (len)
+        memcpy(copy, val, len);
+    if (!e->key) {
+        if (!(e->key = strdup(key))) {
+            free(copy);
+            return TP_ENOMEM;
+        }
+        m->count++;
+    }
+    free(e->val);
+    e->val = copy;
+    e->len = len;
+    e->n = n;
+    return 0;
+}
+
+struct kv_entry *kv_get(const struct kv *m, const char *key) {
+    if (!m->cap)
+        return NULL;
+    struct kv_entry *e = slot_for(m, key);
+    return e->key ? e : NULL;
+}
+
+void kv_clear(struct kv *m) {
+    for (size_t i = 0; i < m->cap; i++) {
+        free(m->e[i].key);
+        free(m->e[i].val);
+        memset(&m->e[i], 0, sizeof(m->e[i]));
+    }
+    m->count = 0;
+}
+
+void kv_free(struct kv *m) {
+    kv_clear(m);
+    free(m->e);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------ URI */
+static char *pct_decode(const char *s, size_t n) {
+    char *out = malloc(n + 1), *d = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n + 1 && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            *d++ = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else {
+            *d++ = s[i];
+        }
+    }
+    *d = '\0';
+    return out;
+}
+
+static int valid_name(const char *s, const char *extra) {
+    if (!*s || strlen(s) > 48)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && !strchr(extra, *s))
+            return 0;
+    return 1;
+}
+
+static int opt_bool(const char *key, const char *val, int *out, char *errbuf, size_t errsize) {
+    if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0)
+        *out = 1;
+    else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0)
+        *out = 0;
+    else
+        return tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: option %s=%s: expected 0 or 1",
+                       key, val);
+    return 0;
+}
+
+static int opt_duration(const char *key, const char *val, int64_t *out, char *errbuf,
+                        size_t errsize) {
+    if (tp_parse_duration(val, out) < 0 || *out < 0)
+        return tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: option %s=%s: expected a "
+                       "duration such as 500ms, 10s, 5m, 7d", key, val);
+    return 0;
+}
+
+static int replication_ok(const char *r) {
+    if (strspn(r, "0123456789") == strlen(r))
+        return atoi(r) >= 1;
+    char *copy = strdup(r), *save = NULL;
+    int ok = copy != NULL;
+    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && ok; t = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(t, ':');
+        ok = colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1);
+        if (ok) {
+            *colon = '\0';
+            ok = valid_name(t, "-.");
+        }
+    }
+    free(copy);
+    return ok;
+}
+
+static int set_option(struct cas_opts *o, const char *key, const char *val, char *errbuf,
+                      size_t errsize) {
+    if (strcmp(key, "consistency") == 0) {
+        o->consistency = tp_cql_consistency_parse(val);
+        if (o->consistency < 0)
+            return tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: option consistency=%s: "
+                           "expected one, quorum, local_quorum, all, ...", val);
+        return 0;
+    }
+    if (strcmp(key, "replication") == 0) {
+        if (!replication_ok(val))
+            return tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: option replication=%s: "
+                           "expected N (SimpleStrategy) or DC:N[,DC:N...]", val);
+        free(o->replication);
+        return (o->replication = strdup(val)) ? 0 : TP_ENOMEM;
+    }
+    if (strcmp(key, "tls") == 0)
+        return opt_bool(key, val, &o->tls, errbuf, errsize);
+    if (strcmp(key, "seed_table") == 0)
+        return opt_bool(key, val, &o->seed_table, errbuf, errsize);
+    if (strcmp(key, "tls-ca") == 0) {
+        free(o->tls_ca);
+        o->tls = 1;
+        return (o->tls_ca = strdup(val)) ? 0 : TP_ENOMEM;
+    }
+    if (strcmp(key, "ttl") == 0)
+        return opt_duration(key, val, &o->ttl_ms, errbuf, errsize);
+    if (strcmp(key, "connect-timeout") == 0)
+        return opt_duration(key, val, &o->connect_timeout_ms, errbuf, errsize);
+    if (strcmp(key, "request-timeout") == 0)
+        return opt_duration(key, val, &o->request_timeout_ms, errbuf, errsize);
+    if (strcmp(key, "max-in-flight") == 0) {
+        char *e;
+        long n = strtol(val, &e, 10);
+        if (*e || n < 1 || n > 32768)
+            return tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: option max-in-flight=%s: "
+                           "expected 1..32768", val);
+        o->max_in_flight = (int)n;
+        return 0;
+    }
+    return tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: unknown option '%s' (known: "
+                   "consistency, replication, tls, tls-ca, ttl, connect-timeout, "
+                   "request-timeout, seed_table, max-in-flight)", key);
+}
+
+static int parse_options(struct cas_opts *o, const char *q, char *errbuf, size_t errsize) {
+    char *copy = strdup(q), *save = NULL;
+    int rc = copy ? 0 : TP_ENOMEM;
+    for (char *t = copy ? strtok_r(copy, "&", &save) : NULL; t && rc == 0;
+         t = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            rc = tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: option '%s' needs =VALUE", t);
+            break;
+        }
+        *eq = '\0';
+        char *val = pct_decode(eq + 1, strlen(eq + 1));
+        rc = val ? set_option(o, t, val, errbuf, errsize) : TP_ENOMEM;
+        free(val);
+    }
+    free(copy);
+    return rc;
+}
+
+int cas_opts_parse(struct cas_opts *o, const char *uri, char *errbuf, size_t errsize) {
+    const char *p = uri + strlen("cassandra://");
+    const char *slash = strchr(p, '/'), *at;
+    memset(o, 0, sizeof(*o));
+    o->consistency = TP_CQL_LOCAL_QUORUM;
+    o->connect_timeout_ms = 5000;
+    o->request_timeout_ms = 12000;
+    o->max_in_flight = 1024;
+    size_t auth_len = slash ? (size_t)(slash - p) : strlen(p);
+    at = memrchr(p, '@', auth_len);
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        o->user = pct_decode(p, colon ? (size_t)(colon - p) : (size_t)(at - p));
+        o->password = colon ? pct_decode(colon + 1, (size_t)(at - colon - 1)) : strdup("");
+        p = at + 1;
+    }
+    o->hosts = strndup(p, slash ? (size_t)(slash - p) : strlen(p));
+    const char *ks = slash ? slash + 1 : "";
+    const char *qm = strchr(ks, '?');
+    o->keyspace = strndup(ks, qm ? (size_t)(qm - ks) : strlen(ks));
+    o->replication = strdup("1");
+    if (!o->hosts || !o->keyspace || !o->replication || (at && (!o->user || !o->password)))
+        return tp_errf(errbuf, errsize, TP_ENOMEM, "cassandra: out of memory");
+    if (!o->hosts[0])
+        return tp_errf(errbuf, errsize, TP_EINVAL, "--store %s: no host (expected "
+                       "cassandra://[USER:PASS@]HOST[:PORT][,HOST...]/KEYSPACE)", uri);
+    if (!o->keyspace[0]) {
+        free(o->keyspace);
+        if (!(o->keyspace = strdup("streams")))
+            return TP_ENOMEM;
+    }
+    if (!valid_name(o->keyspace, ""))
+        return tp_errf(errbuf, errsize, TP_EINVAL, "cassandra: bad keyspace name '%s' "
+                       "(letters, digits and _ only, at most 48)", o->keyspace);
+    return qm ? parse_options(o, qm + 1, errbuf, errsize) : 0;
+}
+
+void cas_opts_free(struct cas_opts *o) {
+    free(o->hosts);
+    free(o->keyspace);
+    free(o->user);
+    free(o->password);
+    free(o->tls_ca);
+    free(o->replication);
+    memset(o, 0, sizeof(*o));
+}
+
+int cas_fail(struct cas *s, int rc, const char *what) {
+    if (rc < 0)
+        snprintf(s->base.last_error, sizeof(s->base.last_error), "cassandra: %s: %s", what,
+                 tp_strerror(rc));
+    return rc;
+}
+
+/* ------------------------------------------------------------ connect, schema */
+int cas_connect(struct cas *s, char *errbuf, size_t errsize) {
+    struct tp_cql_config cfg;
+    tp_cql_config_init(&cfg);
+    cfg.hosts = s->opt.hosts;
+    cfg.user = s->opt.user;
+    cfg.password = s->opt.password;
+    cfg.tls = s->opt.tls;
+    cfg.tls_ca = s->opt.tls_ca;
+    cfg.connect_timeout_ms = (int)s->opt.connect_timeout_ms;
+    cfg.request_timeout_ms = (int)s->opt.request_timeout_ms;
+    cfg.consistency = s->opt.consistency;
+    cfg.max_in_flight = s->opt.max_in_flight;
+    return tp_cql_connect(&s->c, &cfg, errbuf, errsize);
+}
+
+static void replication_map(const char *r, char *out, size_t size) {
+    if (strspn(r, "0123456789") == strlen(r)) {
+        snprintf(out, size, "{'class': 'SimpleStrategy', 'replication_factor': %s}", r);
+        return;
+    }
+    size_t n = (size_t)snprintf(out, size, "{'class': 'NetworkTopologyStrategy'");
+    char copy[256], *save = NULL;
+    snprintf(copy, sizeof(copy), "%s", r);
+    for (char *t = strtok_r(copy, ",", &save); t && n < size; t = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(t, ':');
+        *colon = '\0';
+        n += (size_t)snprintf(out + n, size - n, ", '%s': %s", t, colon + 1);
+    }
+    if (n < size)
+        snprintf(out + n, size - n, "}");
+}
+
+/* TimeWindowCompactionStrategy with about 25 windows per TTL. */
+static void ticks_options(const struct cas_opts *o, char *out, size_t size) {
+    int64_t ttl_s = o->ttl_ms / 1000, win = ttl_s / 25;
+    const char *unit = "DAYS";
+    int64_t n = 1;
+    if (ttl_s > 0 && win < 86400) {
+        unit = win >= 3600 ? "HOURS" : "MINUTES";
+        n = win / (win >= 3600 ? 3600 : 60);
+        n = n < 1 ? 1 : n;
+    } else if (ttl_s > 0) {
+        n = win / 86400;
+    }
+    snprintf(out, size, " WITH CLUSTERING ORDER BY (time ASC, seq ASC) AND compaction = "
+             "{'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': '%s', "
+             "'compaction_window_size': %" PRId64 "} AND default_time_to_live = %" PRId64,
+             unit, n, ttl_s);
+}
+
+#define TICK_COLS "symbol, day, time, seq, price, cum_avg_price, currency, exchange, " \
+    "quote_type, market_hours, change_percent, day_volume, day_high, day_low, change, " \
+    "open_price, previous_close, last_size, bid, bid_size, ask, ask_size, price_hint, payload"
+
+static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
+    const char *ks = s->opt.keyspace;
+    char rep[300], topts[400], q[1400];
+    replication_map(s->opt.replication, rep, sizeof(rep));
+    ticks_options(&s->opt, topts, sizeof(topts));
+    const char *ddl[] = {
+        "CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s",
+        "CREATE TABLE IF NOT EXISTS %s.ticks (symbol text, day date, time bigint, seq bigint, "
+        "price double, cum_avg_price double, currency text, exchange text, quote_type bigint, "
+        "market_hours bigint, change_percent double, day_volume bigint, day_high double, "
+        "day_low double, change double, open_price double, previous_close double, "
+        "last_size bigint, bid double, bid_size bigint, ask double, ask_size bigint, "
+        "price_hint bigint, payload blob, PRIMARY KEY ((symbol, day), time, seq))%s",
+        "CREATE TABLE IF NOT EXISTS %s.bars (symbol text, interval text, month int, "
+        "start bigint, open double, high double, low double, close double, volume bigint, "
+        "vwap double, count bigint, PRIMARY KEY ((symbol, interval, month), start))%s",
+        "CREATE TABLE IF NOT EXISTS %s.latest (symbol text PRIMARY KEY, time bigint, "
+        "price double, cum_avg_price double, count bigint)%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_state (symbol text, slot int, gen bigint, "
+        "state blob, PRIMARY KEY (symbol, slot))%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_checkpoint (key text, slot int, gen bigint, "
+        "pos bigint, line bigint, aux bigint, PRIMARY KEY (key, slot))%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_commit (id int PRIMARY KEY, gen bigint)%s",
+        "CREATE TABLE IF NOT EXISTS %s.yahoofinance (id UUID PRIMARY KEY, exchange TEXT, "
+        "quoteType DOUBLE, price DOUBLE, timestamp DOUBLE, marketHours DOUBLE, "
+        "changePercent DOUBLE, dayVolume DOUBLE, change DOUBLE, priceHint DOUBLE, "
+        "cumulative_avg_price DOUBLE)%s"};
+    int n = (int)(sizeof(ddl) / sizeof(ddl[0])) - (s->opt.seed_table ? 0 : 1);
+    for (int i = 0; i < n; i++) {
+        snprintf(q, sizeof(q), ddl[i], ks, i == 0 ? rep : i == 1 ? topts : "");
+        int rc = tp_cql_query(s->c, q, NULL, errbuf, errsize);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
+    static const char *const sql[NPREP] = {
+        "INSERT INTO %s.ticks (" TICK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO %s.bars (symbol, interval, month, start, open, high, low, close, volume, "
+        "vwap, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO %s.latest (symbol, time, price, cum_avg_price, count) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO %s.tp_state (symbol, slot, gen, state) VALUES (?, ?, ?, ?)",
+        "INSERT INTO %s.tp_checkpoint (key, slot, gen, pos, line, aux) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO %s.tp_commit (id, gen) VALUES (0, ?)",
+        "SELECT slot, gen, state FROM %s.tp_state WHERE symbol = ?",
+        "SELECT slot, gen, pos, line, aux FROM %s.tp_checkpoint WHERE key = ?",
+        "INSERT INTO %s.yahoofinance (id, exchange, quotetype, price, timestamp, markethours, "
+        "changepercent, dayvolume, change, pricehint, cumulative_avg_price) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "SELECT symbol, time, seq, price, cum_avg_price, currency, exchange, quote_type, "
+        "market_hours, change_percent, day_volume, day_high, day_low, change, open_price, "
+        "previous_close, last_size, bid, bid_size, ask, ask_size, price_hint, payload "
+        "FROM %s.ticks WHERE symbol = ? AND day = ? AND time >= ? AND time <= ?",
+        "SELECT symbol, interval, start, open, high, low, close, volume, vwap, count FROM "
+        "%s.bars WHERE symbol = ? AND interval = ? AND month = ? AND start >= ? AND start <= ?",
+        "SELECT symbol, time, price, cum_avg_price, count FROM %s.latest WHERE symbol = ?",
+        "SELECT symbol, time, price, cum_avg_price, count FROM %s.latest",
+        "SELECT DISTINCT symbol, day FROM %s.ticks",
+        "SELECT DISTINCT symbol, interval, month FROM %s.bars"};
+    char q[1200];
+    for (int i = 0; i < NPREP; i++) {
+        if (i == P_SEED && !s->opt.seed_table)
+            continue;
+        snprintf(q, sizeof(q), sql[i], s->opt.keyspace);
+        int rc = tp_cql_prepare(s->c, q, &s->prep[i], errbuf, errsize);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ generations and slots */
+static int read_gen(struct cas *s, char *errbuf, size_t errsize) {
+    char q[200];
+    struct tp_cql_result *r = NULL;
+    snprintf(q, sizeof(q), "SELECT gen FROM %s.tp_commit WHERE id = 0", s->opt.keyspace);
+    int rc = tp_cql_query(s->c, q, &r, errbuf, errsize);
+    s->gen = 0;
+    if (rc == 0 && r->nrows > 0)
+        tp_cql_get_int64(r, 0, 0, &s->gen);
+    tp_cql_result_free(r);
+    return rc;
+}
+
+int cas_row_slot(const struct tp_cql_result *r, int row) {
+    int64_t slot = 0;
+    tp_cql_get_int64(r, row, 0, &slot);
+    return (int)slot;
+}
+
+/* Scans a slot table: deletes rows of uncommitted generations and records
+ * the committed slot of every name. */
+static int recover_table(struct cas *s, const char *table, const char *keycol, struct kv *slots,
+                         char *errbuf, size_t errsize) {
+    char q[300];
+    struct tp_cql_result *r = NULL;
+    snprintf(q, sizeof(q), "SELECT %s, slot, gen FROM %s.%s", keycol, s->opt.keyspace, table);
+    int rc = tp_cql_query(s->c, q, &r, errbuf, errsize);
+    struct kv best = {0};
+    for (int i = 0; rc == 0 && i < r->nrows; i++) {
+        size_t k = (size_t)i * (size_t)r->ncols;
+        char name[300];
+        int64_t slot = 0, gen = 0;
+        snprintf(name, sizeof(name), "%.*s", r->lens[k] > 0 ? (int)r->lens[k] : 0,
+                 (const char *)r->vals[k]);
+        tp_cql_get_int64(r, i, 1, &slot);
+        tp_cql_get_int64(r, i, 2, &gen);
+        if (gen > s->gen) {
+            snprintf(q, sizeof(q), "DELETE FROM %s.%s WHERE %s = ? AND slot = %d",
+                     s->opt.keyspace, table, keycol, (int)slot);
+            struct tp_cql_prep *p;
+            rc = tp_cql_prepare(s->c, q, &p, errbuf, errsize);
+            tp_cql_values_reset(&s->v);
+            tp_cql_add_text(&s->v, name, strlen(name));
+            if (rc == 0)
+                rc = tp_cql_execute_async(s->c, p, &s->v);
+            tp_info("cassandra", "dropping uncommitted %s row '%s' (generation %" PRId64
+                    " > %" PRId64 ")", table, name, gen, s->gen);
+            continue;
+        }
+        struct kv_entry *e = kv_get(&best, name);
+        int64_t prev = -1;
+        if (e)
+            memcpy(&prev, e->val, sizeof(prev));
+        if (gen > prev && (rc = kv_put(&best, name, &gen, sizeof(gen), (int)slot)) == 0)
+            rc = kv_put(slots, name, NULL, 0, (int)slot);
+    }
+    kv_free(&best);
+    tp_cql_result_free(r);
+    if (rc == 0)
+        rc = tp_cql_wait(s->c, errbuf, errsize);
+    return rc;
+}
+
+int cas_read_slots(struct cas *s, int which, const char *name, struct tp_cql_result **r,
+                   int *row) {
+    char err[256];
+    tp_cql_values_reset(&s->v);
+    tp_cql_add_text(&s->v, name, strlen(name));
+    int rc = tp_cql_select(s->c, s->prep[which], &s->v, 0, NULL, 0, r, err, sizeof(err));
+    if (rc < 0) {
+        snprintf(s->base.last_error, sizeof(s->base.last_error), "%s", err);
+        return TP_ESTORE;
+    }
+    int64_t best = -1;
+    *row = -1;
+    for (int i = 0; i < (*r)->nrows; i++) {
+        int64_t gen = -1;
+        tp_cql_get_int64(*r, i, 1, &gen);
+        if (gen <= s->gen && gen > best) {
+            best = gen;
+            *row = i;
+        }
+    }
+    return *row < 0 ? TP_ENOTFOUND : 0;
+}
+
+int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot) {
+    (void)which;
+    (void)s;
+    struct kv_entry *e = kv_get(slots, name);
+    *slot = e ? 1 - e->n : 0;
+    return 0;
+}
+
+/* Collects distinct schema versions (uuids) of one result into seen[]. */
+static int add_versions(const struct tp_cql_result *r, uint8_t seen[][16], int n) {
+    for (int i = 0; i < r->nrows; i++) {
+        int k = 0;
+        if (r->lens[(size_t)i * (size_t)r->ncols] != 16)
+            continue;
+        const uint8_t *v = r->vals[(size_t)i * (size_t)r->ncols];
+        while (k < n && memcmp(seen[k], v, 16) != 0)
+            k++;
+        if (k == n && n < 8)
+            memcpy(seen[n++], v, 16);
+    }
+    return n;
+}
+
+/* After DDL on a cluster, waits (up to request-timeout) until every node
+ * reports one schema version, as drivers do, so the statements prepared
+ * next find their tables on any node. */
+static int wait_schema_agreement(struct cas *s, char *errbuf, size_t errsize) {
+    int64_t deadline = cql_now_ms() + s->opt.request_timeout_ms;
+    for (;;) {
+        struct tp_cql_result *local = NULL, *peers = NULL;
+        uint8_t seen[8][16];
+        int n = 0;
+        int rc = tp_cql_query(s->c, "SELECT schema_version FROM system.local WHERE key = 'local'",
+                              &local, errbuf, errsize);
+        if (rc == 0 && tp_cql_query(s->c, "SELECT schema_version FROM system.peers", &peers,
+                                    errbuf, errsize) == 0)
+            n = add_versions(peers, seen, n);
+        if (rc == 0)
+            n = add_versions(local, seen, n);
+        tp_cql_result_free(local);
+        tp_cql_result_free(peers);
+        if (rc < 0 || n <= 1)
+            return rc;
+        if (cql_now_ms() > deadline) {
+            tp_warn("cassandra", "schema versions still disagree after request-timeout; "
+                    "continuing");
+            return 0;
+        }
+        struct timespec ts = {0, 200 * 1000000};
+        nanosleep(&ts, NULL);   /* a poll interval of a start-up wait, not a test sleep */
+    }
+}
+
+int cas_schema(struct cas *s, char *errbuf, size_t errsize) {
+    int rc = run_ddl(s, errbuf, errsize);
+    if (rc == 0)
+        rc = wait_schema_agreement(s, errbuf, errsize);
+    if (rc == 0)
+        rc = prepare_all(s, errbuf, errsize);
+    if (rc == 0)
+        rc = read_gen(s, errbuf, errsize);
+    if (rc == 0)
+        rc = recover_table(s, "tp_state", "symbol", &s->state_slots, errbuf, errsize);
+    if (rc == 0)
+        rc = recover_table(s, "tp_checkpoint", "key", &s->ckpt_slots, errbuf, errsize);
+    return rc;
+}

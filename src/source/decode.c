@@ -382,9 +382,10 @@ static const char *skip_ws(const char *p, const char *end) {
 /* The fast path: an object of exactly the members "type" and "message"
  * (either order) whose values are strings without escapes, the type in
  * printable ASCII. On such input jansson would return the same type string;
- * the message is only trusted by the caller if it decodes as base64 (which
- * admits only alphabet bytes, so jansson would have returned it unchanged),
- * else the caller asks jansson for the exact verdict. Anything else (escapes,
+ * the caller trusts the message only if it decodes as base64 (which admits
+ * only alphabet bytes, so jansson would have returned it unchanged) or, for
+ * a skipped type, is printable ASCII (so the document was valid JSON); else
+ * it asks jansson for the exact verdict. Anything else (escapes,
  * other members, duplicates) returns -1 and goes to jansson. */
 static int envelope_fast(const char *p, const char *end, struct envelope *e) {
     const char *type = NULL, *msg = NULL;
@@ -502,11 +503,12 @@ int tp_decode_frame(const char *text, size_t len, uint8_t *payload,
     if (text[0] == '{') {
         struct envelope e;
         int fast = envelope_fast(text, end, &e) == 0;
-        if (fast && !e.is_pricing) {
+        if (fast && !e.is_pricing && printable_ascii(e.msg, e.msg_len)) {
             *reason = "envelope type";
             return TP_DECODE_SKIP;
         }
-        if (!fast || (n = tp_base64_decode(e.msg, e.msg_len, payload, TP_PAYLOAD_MAX)) < 0) {
+        if (!fast || !e.is_pricing ||
+            (n = tp_base64_decode(e.msg, e.msg_len, payload, TP_PAYLOAD_MAX)) < 0) {
             int rc = envelope_jansson(text, len, payload, &n, reason);
             if (rc != TP_DECODE_OK)
                 return rc;

@@ -19,41 +19,15 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "../core/tp_quote_fields.h"
+
 /* Protobuf wire types. */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
-/* Storage kind per field number, mirroring tp_field_type() (a unit test
- * checks that the two agree); kept here so the hot loop needs no call. */
-static const uint8_t field_kind[TP_QUOTE_NFIELDS + 1] = {
-    [TP_F_ID] = TP_FT_STRING, [TP_F_PRICE] = TP_FT_FLOAT,
-    [TP_F_TIME] = TP_FT_SINT64, [TP_F_CURRENCY] = TP_FT_STRING,
-    [TP_F_EXCHANGE] = TP_FT_STRING, [TP_F_QUOTE_TYPE] = TP_FT_ENUM,
-    [TP_F_MARKET_HOURS] = TP_FT_ENUM, [TP_F_CHANGE_PERCENT] = TP_FT_FLOAT,
-    [TP_F_DAY_VOLUME] = TP_FT_SINT64, [TP_F_DAY_HIGH] = TP_FT_FLOAT,
-    [TP_F_DAY_LOW] = TP_FT_FLOAT, [TP_F_CHANGE] = TP_FT_FLOAT,
-    [TP_F_SHORT_NAME] = TP_FT_STRING, [TP_F_EXPIRE_DATE] = TP_FT_SINT64,
-    [TP_F_OPEN_PRICE] = TP_FT_FLOAT, [TP_F_PREVIOUS_CLOSE] = TP_FT_FLOAT,
-    [TP_F_STRIKE_PRICE] = TP_FT_FLOAT, [TP_F_UNDERLYING_SYMBOL] = TP_FT_STRING,
-    [TP_F_OPEN_INTEREST] = TP_FT_SINT64, [TP_F_OPTIONS_TYPE] = TP_FT_SINT64,
-    [TP_F_MINI_OPTION] = TP_FT_SINT64, [TP_F_LAST_SIZE] = TP_FT_SINT64,
-    [TP_F_BID] = TP_FT_FLOAT, [TP_F_BID_SIZE] = TP_FT_SINT64,
-    [TP_F_ASK] = TP_FT_FLOAT, [TP_F_ASK_SIZE] = TP_FT_SINT64,
-    [TP_F_PRICE_HINT] = TP_FT_SINT64, [TP_F_VOL_24HR] = TP_FT_SINT64,
-    [TP_F_VOL_ALL_CURRENCIES] = TP_FT_SINT64, [TP_F_FROMCURRENCY] = TP_FT_STRING,
-    [TP_F_LAST_MARKET] = TP_FT_STRING, [TP_F_CIRCULATING_SUPPLY] = TP_FT_DOUBLE,
-    [TP_F_MARKETCAP] = TP_FT_DOUBLE, [TP_F_COMPONENTS] = TP_FT_STRING,
-    [TP_F_INDICES] = TP_FT_STRINGS, [TP_F_CMC_RANK] = TP_FT_SINT64,
-    [TP_F_UNDERLYING_SHORTNAME] = TP_FT_STRING,
-    [TP_F_FIFTY_TWO_WEEK_CHANGE] = TP_FT_FLOAT,
-    [TP_F_FIFTY_TWO_WEEK_CHANGE_PERCENT] = TP_FT_FLOAT,
-    [TP_F_LATEST_AMOUNT_RAISED] = TP_FT_FLOAT,
-    [TP_F_LATEST_FUNDING_DATE] = TP_FT_SINT64,
-    [TP_F_LATEST_SHARE_CLASS] = TP_FT_STRING,
-    [TP_F_LATEST_IMPLIED_VALUATION] = TP_FT_FLOAT,
-    [TP_F_YTD_RETURN] = TP_FT_FLOAT, [TP_F_QTD_RETURN] = TP_FT_FLOAT,
-    [TP_F_FULL_DAY_CHANGE] = TP_FT_FLOAT,
-    [TP_F_FULL_DAY_CHANGE_PERCENT] = TP_FT_FLOAT,
-};
+/* Storage kind per field number (the tp_quote_fields.h table), here so
+ * the hot loop needs no call. */
+#define KIND(num, name, type) [num] = type,
+static const uint8_t field_kind[TP_QUOTE_NFIELDS + 1] = {TP_QUOTE_FIELDS(KIND)};
 
 static const uint8_t kind_wire[] = {
     [TP_FT_STRING] = WT_LEN, [TP_FT_FLOAT] = WT_I32, [TP_FT_DOUBLE] = WT_I64,
@@ -408,9 +382,10 @@ static const char *skip_ws(const char *p, const char *end) {
 /* The fast path: an object of exactly the members "type" and "message"
  * (either order) whose values are strings without escapes, the type in
  * printable ASCII. On such input jansson would return the same type string;
- * the message is only trusted by the caller if it decodes as base64 (which
- * admits only alphabet bytes, so jansson would have returned it unchanged),
- * else the caller asks jansson for the exact verdict. Anything else (escapes,
+ * the caller trusts the message only if it decodes as base64 (which admits
+ * only alphabet bytes, so jansson would have returned it unchanged) or, for
+ * a skipped type, is printable ASCII (so the document was valid JSON); else
+ * it asks jansson for the exact verdict. Anything else (escapes,
  * other members, duplicates) returns -1 and goes to jansson. */
 static int envelope_fast(const char *p, const char *end, struct envelope *e) {
     const char *type = NULL, *msg = NULL;
@@ -528,11 +503,12 @@ int tp_decode_frame(const char *text, size_t len, uint8_t *payload,
     if (text[0] == '{') {
         struct envelope e;
         int fast = envelope_fast(text, end, &e) == 0;
-        if (fast && !e.is_pricing) {
+        if (fast && !e.is_pricing && printable_ascii(e.msg, e.msg_len)) {
             *reason = "envelope type";
             return TP_DECODE_SKIP;
         }
-        if (!fast || (n = tp_base64_decode(e.msg, e.msg_len, payload, TP_PAYLOAD_MAX)) < 0) {
+        if (!fast || !e.is_pricing ||
+            (n = tp_base64_decode(e.msg, e.msg_len, payload, TP_PAYLOAD_MAX)) < 0) {
             int rc = envelope_jansson(text, len, payload, &n, reason);
             if (rc != TP_DECODE_OK)
                 return rc;

@@ -3,19 +3,26 @@
  * dead-letter file and tests.
  *
  * Numbers: integers exactly; floats as the exact double value of the
- * float32 on the wire, with the fewest digits that parse back to the same
- * double (like Python's repr, so our output and a Python reference agree
- * when parsed), with ".0" on integral values; non-finite values (possible
- * only on corrupt or hostile input) become null, because JSON has no
- * spelling for them. Strings were checked to be UTF-8 by the decoder; here
- * they are only escaped. Pure functions; any thread.
+ * float32 on the wire, doubles as they are, both through tp_fmt_double()
+ * (shortest round-trip, null for non-finite values). Strings were checked
+ * to be UTF-8 by the decoder; here they are only escaped. Pure functions;
+ * any thread.
  */
 #include "tp_decode.h"
-#include "../core/tp_fmt.h"
 
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "../core/tp_fmt.h"
+#include "../core/tp_quote_fields.h"
+
+/* Per field: its JSON key with quotes and colon (in a fixed array, so it
+ * can be copied as one 32-byte block), its length and its type. */
+struct key {
+    char text[32];
+    uint8_t len;
+    uint8_t type;
+};
+#define KEY(num, name, type) [num] = {"\"" name "\":", sizeof(name) + 2, type},
+static const struct key keys[TP_QUOTE_NFIELDS + 1] = {TP_QUOTE_FIELDS(KEY)};
+
 #include <string.h>
 
 /* Output cursor; on overflow ok becomes 0 and writes stop. */
@@ -34,10 +41,6 @@ static void put(struct out *o, const char *s, size_t n) {
 }
 
 /* Writes v in decimal to buf (at least 21 bytes); returns the length. */
-
-static size_t fmt_double(double v, char *buf) {
-    return (size_t)tp_fmt_double(buf, 32, v);
-}
 
 static void put_string(struct out *o, const uint8_t *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
@@ -68,8 +71,8 @@ static void put_string(struct out *o, const uint8_t *s, size_t n) {
 
 static void put_value(struct out *o, const struct tp_quote *q,
                       const uint8_t *payload, int f) {
-    char num[40];
-    switch (tp_field_type(f)) {
+    char num[32];
+    switch (keys[f].type) {
     case TP_FT_STRING:
         put_string(o, payload + q->v[f].sv.off, q->v[f].sv.len);
         return;
@@ -83,15 +86,33 @@ static void put_value(struct out *o, const struct tp_quote *q,
         put(o, "]", 1);
         return;
     case TP_FT_FLOAT:
-        put(o, num, fmt_double((double)q->v[f].f32, num));
+        put(o, num, (size_t)tp_fmt_double(num, sizeof num, (double)q->v[f].f32));
         return;
     case TP_FT_DOUBLE:
-        put(o, num, fmt_double(q->v[f].f64, num));
+        put(o, num, (size_t)tp_fmt_double(num, sizeof num, q->v[f].f64));
         return;
     default:
         put(o, num, tp_fmt_i64(num, q->v[f].i64));
         return;
     }
+}
+
+/* Writes a numeric member at o->p without bounds checks; the caller made
+ * sure that NUMERIC_ROOM bytes are free. */
+#define NUMERIC_ROOM (1 + 32 + 32)
+static void put_numeric(struct out *o, const struct tp_quote *q, int f, int comma) {
+    char *p = o->p;
+    *p = ',';
+    p += comma;
+    memcpy(p, keys[f].text, 32);
+    p += keys[f].len;
+    if (keys[f].type == TP_FT_FLOAT)
+        p += tp_fmt_double(p, 32, (double)q->v[f].f32);
+    else if (keys[f].type == TP_FT_DOUBLE)
+        p += tp_fmt_double(p, 32, q->v[f].f64);
+    else
+        p += fmt_i64(q->v[f].i64, p);
+    o->p = p;
 }
 
 int tp_quote_json_fields(const struct tp_quote *q, const uint8_t *payload,
@@ -100,18 +121,20 @@ int tp_quote_json_fields(const struct tp_quote *q, const uint8_t *payload,
         return -1;
     struct out o = {out, out + cap - 1, 1};
     int first = 1;
-    for (uint64_t bits = q->present; bits; bits &= bits - 1) {
+    for (uint64_t bits = q->present; bits && o.ok; bits &= bits - 1) {
         int f = __builtin_ctzll(bits) + 1;
         if (f > TP_QUOTE_NFIELDS)
             break;
-        if (!first)
-            put(&o, ",", 1);
+        int t = keys[f].type;
+        if (t != TP_FT_STRING && t != TP_FT_STRINGS && o.end - o.p >= NUMERIC_ROOM) {
+            put_numeric(&o, q, f, !first);
+        } else {
+            if (!first)
+                put(&o, ",", 1);
+            put(&o, keys[f].text, keys[f].len);
+            put_value(&o, q, payload, f);
+        }
         first = 0;
-        const char *name = tp_field_name(f);
-        put(&o, "\"", 1);
-        put(&o, name, strlen(name));
-        put(&o, "\":", 2);
-        put_value(&o, q, payload, f);
     }
     if (!o.ok)
         return -1;

@@ -284,6 +284,9 @@ static void test_frame_rules(void) {
     snprintf(buf, sizeof buf, "{\"type\":\"news\",\"message\":\"%s\"}", fr);
     CHECK(strcmp(frame_reason(buf), "envelope type") == 0);
     CHECK(strcmp(frame_reason("{\"type\": \"heartbeat\", \"n\": 3}"), "envelope type") == 0);
+    /* A raw control character makes the envelope invalid JSON, whatever its type. */
+    CHECK(strcmp(frame_reason("{\"type\":\"news\",\"message\":\"a\x01\"}"), "bad JSON envelope") == 0);
+    CHECK(strcmp(frame_reason("{\"type\":\"pricing\",\"message\":\"QUJD\x01\"}"), "bad JSON envelope") == 0);
     CHECK(strcmp(frame_reason("{\"type\":\"pricing\",\"message\":\"!!!!\"}"), "bad base64") == 0);
     const char *bad_env[] = {"{", "{}", "{\"type\":1}", "{\"message\":\"AAAA\"}", "{1}",
                              "{\"type\":\"pricing\"}", "{\"type\":\"pricing\",\"message\":5}",

@@ -111,7 +111,7 @@ static void put_numeric(struct out *o, const struct tp_quote *q, int f, int comm
     else if (keys[f].type == TP_FT_DOUBLE)
         p += tp_fmt_double(p, 32, q->v[f].f64);
     else
-        p += fmt_i64(q->v[f].i64, p);
+        p += tp_fmt_i64(p, q->v[f].i64);
     o->p = p;
 }
 

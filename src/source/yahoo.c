@@ -390,9 +390,10 @@ static int send_subscribe(struct ws_sock *k) {
     for (int i = 0; i < k->nsyms; i++)
         p += sprintf(p, "%s\"%s\"", i ? "," : "", y->sym[k->sym0 + i]);
     p += sprintf(p, "]}");
-    int n = lws_write(k->wsi, (unsigned char *)start, (size_t)(p - start), LWS_WRITE_TEXT);
+    int len = (int)(p - start);
+    int n = lws_write(k->wsi, (unsigned char *)start, (size_t)len, LWS_WRITE_TEXT);
     free(buf);
-    return n < (int)(p - start) ? -1 : 0;
+    return n < len ? -1 : 0;
 }
 
 static int on_writeable(struct ws_sock *k) {

@@ -87,8 +87,11 @@ static int read_line(struct replay *r, char **start, size_t *len, size_t *consum
         /* A pipe may stay quiet for long: wait at most timeout_ms so the
          * reader can hand over what it has and look at its stop flag. */
         struct pollfd pfd = {r->fd, POLLIN, 0};
-        if (!r->regular && poll(&pfd, 1, timeout_ms) == 0)
-            return TP_EAGAIN;
+        if (!r->regular) {
+            int pr = poll(&pfd, 1, timeout_ms);
+            if (pr == 0 || (pr < 0 && errno == EINTR))
+                return TP_EAGAIN;   /* nothing yet, or a signal: look at the stop flag */
+        }
         /* read(2), not fread: a pipe hands over what it has at once. */
         ssize_t n = read(r->fd, r->buf + r->tail, r->cap - r->tail);
         if (n < 0 && errno == EINTR)

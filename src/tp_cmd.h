@@ -7,6 +7,15 @@
 #ifndef TP_CMD_H
 #define TP_CMD_H
 
+#include <signal.h>
+
+/* Set to non-zero by SIGINT/SIGTERM (handlers installed by main.c). Long
+ * running commands poll it and stop cleanly: flush, checkpoint, exit 0. */
+const volatile sig_atomic_t *tp_stop_flag(void);
+
+/* "error", "warn", "info", "debug" to a TP_LOG_* level; -1 if unknown. */
+int tp_log_level_parse(const char *s);
+
 int tp_cmd_run(int argc, char **argv);      /* src/cmd_run.c */
 int tp_cmd_query(int argc, char **argv);    /* src/cmd_query.c */
 int tp_cmd_record(int argc, char **argv);   /* src/cmd_record.c */

@@ -39,7 +39,7 @@ int tp_decode_frame(const char *text, size_t len, uint8_t *payload,
 
 /* Splits an optional "<unix ms>\t" receive-time prefix off a frame-file
  * line. Returns the receive time or -1 when there is none, and points
- * *frame/*frame_len at the rest of the line. */
+ * *frame and *frame_len at the rest of the line. */
 int64_t tp_decode_split_recv_time(const char *line, size_t len,
                                   const char **frame, size_t *frame_len);
 

@@ -1,0 +1,397 @@
+/*
+ * cmd_run.c - `tickpipe run`: every stage in one process.
+ *
+ *   reader thread:  source -> decode -> batches of items -> bus (tp_queue)
+ *   main thread:    bus -> processor -> store (commits batches)
+ *
+ * The bus is bounded: when the processor falls behind, the reader blocks
+ * on push, so a replay pauses reading and a live source stops draining its
+ * socket; nothing is dropped. A batch owns its memory; ownership moves from
+ * the reader to the main thread with the queue.
+ *
+ * Positioned sources (replay of a file) are resumed from the checkpoint the
+ * processor finds in the store. SIGINT/SIGTERM stop the reader; the main
+ * thread drains the bus, commits and exits 0.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/tp_queue.h"
+#include "core/tp_error.h"
+#include "core/tp_log.h"
+#include "core/tp_opts.h"
+#include "process/tp_processor.h"
+#include "sink/tp_store.h"
+#include "source/tp_decode.h"
+#include "source/tp_source.h"
+#include "tp_cmd.h"
+
+#define BATCH_ITEMS 512
+#define ARENA_BYTES (2u << 20)
+#define BUS_BATCHES 8
+
+struct item {
+    enum tp_item_kind kind;
+    const char *reason;
+    uint32_t payload_off, payload_len;
+    uint32_t raw_off, raw_len;
+    int64_t line, pos;
+    struct tp_quote q;
+};
+
+struct batch {
+    int n;
+    uint32_t used;
+    struct item items[BATCH_ITEMS];
+    uint8_t arena[ARENA_BYTES];
+};
+
+struct reader {
+    struct tp_source *src;
+    struct tp_queue *bus;
+    const volatile sig_atomic_t *stop;
+    int err;
+    char errbuf[512];
+};
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Decodes one raw frame into the next item of b. The caller has made sure
+ * the arena has room for a payload and a copy of the raw line. */
+static void add_frame(struct batch *b, const struct tp_raw *raw) {
+    struct item *it = &b->items[b->n++];
+    uint8_t *payload = b->arena + b->used;
+    size_t plen = 0;
+    const char *reason = NULL;
+    int st = tp_decode_frame(raw->line, raw->len, payload, &plen, &it->q, &reason);
+    it->line = raw->lineno;
+    it->pos = raw->end_pos;
+    it->reason = reason;
+    it->payload_off = b->used;
+    it->payload_len = (uint32_t)plen;
+    it->raw_len = 0;
+    if (st == TP_DECODE_OK) {
+        it->kind = TP_ITEM_TICK;
+        b->used += (uint32_t)plen;
+    } else if (st == TP_DECODE_SKIP) {
+        it->kind = TP_ITEM_SKIP;
+    } else {
+        it->kind = TP_ITEM_REJECT;
+        it->raw_off = b->used;
+        it->raw_len = (uint32_t)raw->len;
+        memcpy(b->arena + b->used, raw->line, raw->len);
+        b->used += (uint32_t)raw->len;
+    }
+}
+
+static int room_for(const struct batch *b, size_t len) {
+    return b->n < BATCH_ITEMS && (size_t)b->used + TP_PAYLOAD_MAX + len <= ARENA_BYTES;
+}
+
+static struct batch *batch_new_empty(void) {
+    struct batch *b = malloc(sizeof *b);
+    if (b) {
+        b->n = 0;
+        b->used = 0;
+    }
+    return b;
+}
+
+static int push_batch(struct reader *r, struct batch **b) {
+    if (!*b || (*b)->n == 0)
+        return 0;
+    if (tp_queue_push(r->bus, *b) != 0)
+        return TP_ECLOSED;
+    *b = NULL;
+    return 0;
+}
+
+static void *reader_main(void *arg) {
+    struct reader *r = arg;
+    struct batch *b = NULL;
+    struct tp_raw raw;
+    int err = 0;
+    while (!*r->stop) {
+        err = tp_source_next(r->src, &raw, 100, r->errbuf, sizeof r->errbuf);
+        if (err == TP_EAGAIN) {
+            if ((err = push_batch(r, &b)))
+                break;
+            continue;
+        }
+        if (err)
+            break;
+        if (raw.len > ARENA_BYTES / 2) {
+            raw.len = ARENA_BYTES / 2;   /* rejected as too large anyway */
+        }
+        if (b && !room_for(b, raw.len) && (err = push_batch(r, &b)))
+            break;
+        if (!b && !(b = batch_new_empty())) {
+            err = tp_errf(r->errbuf, sizeof r->errbuf, TP_ENOMEM, "reader: out of memory");
+            break;
+        }
+        add_frame(b, &raw);
+    }
+    if (err == TP_EEOF)
+        err = 0;
+    if (!err || err == TP_ECLOSED)
+        push_batch(r, &b);
+    free(b);
+    r->err = err == TP_ECLOSED ? 0 : err;
+    tp_queue_close(r->bus);
+    return NULL;
+}
+
+static int apply_batch(struct tp_processor *p, struct batch *b, int slot) {
+    for (int i = 0; i < b->n; i++) {
+        const struct item *it = &b->items[i];
+        struct tp_item ti = {
+            .kind = it->kind, .q = &it->q, .payload = b->arena + it->payload_off,
+            .payload_len = it->payload_len, .reason = it->reason,
+            .raw = (const char *)b->arena + it->raw_off, .raw_len = it->raw_len,
+            .pos_slot = it->pos >= 0 ? slot : -1, .pos = it->pos, .line = it->line};
+        int err = tp_processor_apply(p, &ti);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+static void print_summary(const char *word, const struct tp_processor_stats *s) {
+    fprintf(stderr,
+            "tickpipe: %s frames=%" PRId64 " applied=%" PRId64 " duplicates=%" PRId64
+            " rejected=%" PRId64 " skipped=%" PRId64 " late=%" PRId64 "\n",
+            word, s->frames, s->applied, s->duplicates, s->rejected, s->skipped, s->late);
+}
+
+struct run_cfg {
+    const char *source, *symbols, *symbols_file, *store, *bars, *deadletter, *tls_ca, *log_level;
+    int64_t lateness, symbols_per_socket, batch;
+    int progress, quiet;
+};
+
+/* Reads a symbols file (one per line or comma separated; # comments) into
+ * a malloc'ed comma list. */
+static char *read_symbols_file(const char *path, char *errbuf, size_t errsize) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: cannot open", path);
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap), line[1024];
+    while (out && fgets(line, sizeof line, f)) {
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        for (char *tok = strtok(line, ", \t\r\n"); tok && out; tok = strtok(NULL, ", \t\r\n")) {
+            size_t n = strlen(tok);
+            if (len + n + 2 > cap) {
+                char *no = realloc(out, cap *= 2);
+                if (!no) {
+                    free(out);
+                    out = NULL;
+                    break;
+                }
+                out = no;
+            }
+            if (len)
+                out[len++] = ',';
+            memcpy(out + len, tok, n);
+            len += n;
+        }
+    }
+    fclose(f);
+    if (out)
+        out[len] = '\0';
+    if (out && len == 0) {
+        free(out);
+        tp_errf(errbuf, errsize, TP_EINVAL, "--symbols-file %s: no symbols in the file", path);
+        return NULL;
+    }
+    return out;
+}
+
+int tp_log_level_parse(const char *s) {
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
+static int process_loop(struct tp_processor *p, struct tp_queue *bus, int slot, int progress) {
+    int64_t last_commit = now_ms(), last_progress = last_commit;
+    int64_t last_frames = 0;
+    for (;;) {
+        void *ptr;
+        int err = tp_queue_pop(bus, &ptr, 200);
+        if (err == TP_ECLOSED)
+            return 0;
+        if (err == 0) {
+            struct batch *b = ptr;
+            err = apply_batch(p, b, slot);
+            free(b);
+            if (err)
+                goto fatal;
+        }
+        struct tp_queue_stats qs;
+        tp_queue_stats(bus, &qs);
+        int64_t now = now_ms();
+        if (qs.depth == 0 || now - last_commit >= 1000) {
+            if ((err = tp_processor_commit(p)))
+                goto fatal;
+            last_commit = now;
+        }
+        if (progress && now - last_progress >= 5000) {
+            struct tp_processor_stats s;
+            tp_processor_stats(p, &s);
+            fprintf(stderr, "tickpipe: progress frames=%" PRId64 " applied=%" PRId64
+                    " rejected=%" PRId64 " (%.0f frames/s, bus %d/%d)\n",
+                    s.frames, s.applied, s.rejected,
+                    (double)(s.frames - last_frames) * 1000.0 / (double)(now - last_progress),
+                    qs.depth, qs.capacity);
+            last_frames = s.frames;
+            last_progress = now;
+        }
+    }
+fatal:
+    fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
+    return 1;
+}
+
+int tp_cmd_run(int argc, char **argv) {
+    struct run_cfg c = {0};
+    const struct tp_opt table[] = {
+        {"source", TP_OPT_STR, &c.source, "yahoo", "SRC", "yahoo, yahoo:URL, replay:PATH, replay:- or sim[:count=N,rate=R,symbols=N,seed=S]", 0, 0},
+        {"symbols", TP_OPT_STR, &c.symbols, "BTC-USD,ETH-USD", "LIST", "comma-separated symbols to subscribe to", 0, 0},
+        {"symbols-file", TP_OPT_STR, &c.symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
+        {"store", TP_OPT_STR, &c.store, "sqlite:tickpipe.db", "STORE", "sqlite:PATH, jsonl:PATH, jsonl:- or cassandra://HOST[:PORT]/KEYSPACE", 0, 0},
+        {"bars", TP_OPT_STR, &c.bars, "1m", "LIST", "bar intervals from 1s 5s 10s 15s 30s 1m 5m 15m 30m 1h 4h 1d", 0, 0},
+        {"lateness", TP_OPT_DUR, &c.lateness, "10s", "DUR", "how long a bar waits for late ticks", 0, 86400000},
+        {"deadletter", TP_OPT_STR, &c.deadletter, "deadletter.jsonl", "PATH", "where rejected frames go, one JSON line each", 0, 0},
+        {"tls-ca", TP_OPT_STR, &c.tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
+        {"symbols-per-socket", TP_OPT_INT, &c.symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"batch", TP_OPT_INT, &c.batch, "8192", "N", "commit to the store at least every N frames", 1, 10000000},
+        {"progress", TP_OPT_FLAG, &c.progress, NULL, NULL, "print progress every 5 s (on by default when stderr is a terminal)", 0, 0},
+        {"log-level", TP_OPT_STR, &c.log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+    int rc = tp_opts_parse("run", "[options]",
+                           "Runs every stage in one process: reads frames from the source, decodes "
+                           "them,\naggregates them and stores ticks, bars and latest quotes.",
+                           table, argc, argv, NULL, 0, NULL);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    int lvl = tp_log_level_parse(c.log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "tickpipe run: --log-level %s: expected error, warn, info or debug\n", c.log_level);
+        return 2;
+    }
+    tp_log_level = lvl;
+    char errbuf[512] = "";
+    struct tp_processor_opts po = {.lateness_ms = c.lateness, .deadletter_path = c.deadletter,
+                                   .batch_ticks = (int)c.batch};
+    int nb = tp_parse_bars(c.bars, po.bar_ms, TP_MAX_BARS, errbuf, sizeof errbuf);
+    if (nb < 0) {
+        fprintf(stderr, "tickpipe run: %s\n", errbuf);
+        return 2;
+    }
+    po.nbars = nb;
+    char *symbols_buf = NULL;
+    if (c.symbols_file && !(symbols_buf = read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
+        fprintf(stderr, "tickpipe run: %s\n", errbuf);
+        return 2;
+    }
+    struct tp_source_opts so = {.symbols = symbols_buf ? symbols_buf : c.symbols,
+                                .tls_ca = c.tls_ca,
+                                .symbols_per_socket = (int)c.symbols_per_socket,
+                                .stop = tp_stop_flag()};
+    struct tp_source *src = NULL;
+    struct tp_store *st = NULL;
+    struct tp_processor *p = NULL;
+    struct tp_queue *bus = NULL;
+    int status = 2, err;
+    if ((err = tp_source_open(&src, c.source, &so, errbuf, sizeof errbuf))) {
+        fprintf(stderr, "tickpipe run: %s\n", errbuf);
+        status = err == TP_EINVAL ? 2 : 1;
+        goto out;
+    }
+    if ((err = tp_store_open(&st, c.store, errbuf, sizeof errbuf))) {
+        fprintf(stderr, "tickpipe run: %s\n", errbuf);
+        status = err == TP_EINVAL ? 2 : 1;
+        goto out;
+    }
+    if ((err = tp_processor_new(&p, st, &po, errbuf, sizeof errbuf))) {
+        fprintf(stderr, "tickpipe run: %s\n", errbuf);
+        status = err == TP_EINVAL ? 2 : 1;
+        goto out;
+    }
+    status = 1;
+    int slot = -1;
+    const char *key = tp_source_position_key(src);
+    if (key && st->has_state) {
+        int64_t pos, line;
+        slot = tp_processor_position(p, key, &pos, &line);
+        if (slot < 0) {
+            fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
+            goto out;
+        }
+        if (pos > 0) {
+            if (tp_source_seek(src, pos, line)) {
+                fprintf(stderr, "tickpipe run: cannot resume %s at byte %" PRId64 "\n", key, pos);
+                goto out;
+            }
+            tp_info("run", "resuming %s after line %" PRId64 " (byte %" PRId64 ")", key, line, pos);
+        }
+    }
+    if (tp_queue_new(&bus, BUS_BATCHES))
+        goto out;
+    struct reader r = {.src = src, .bus = bus, .stop = tp_stop_flag()};
+    pthread_t th;
+    if (pthread_create(&th, NULL, reader_main, &r) != 0) {
+        fprintf(stderr, "tickpipe run: cannot start the reader thread\n");
+        goto out;
+    }
+    int progress = c.progress || isatty(STDERR_FILENO);
+    status = process_loop(p, bus, slot, progress);
+    if (status) {
+        tp_queue_close(bus);
+        void *ptr;
+        while (tp_queue_pop(bus, &ptr, 0) == 0)
+            free(ptr);
+    }
+    pthread_join(th, NULL);
+    if (r.err) {
+        fprintf(stderr, "tickpipe run: source: %s\n", r.errbuf[0] ? r.errbuf : tp_strerror(r.err));
+        status = 1;
+    }
+    if (status == 0) {
+        int finite = !*tp_stop_flag() && !r.err;
+        err = finite ? tp_processor_finish(p) : tp_processor_commit(p);
+        if (err) {
+            fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
+            status = 1;
+        } else {
+            struct tp_processor_stats s;
+            tp_processor_stats(p, &s);
+            print_summary(finite ? "done" : "stopped", &s);
+        }
+    }
+out:
+    tp_processor_free(p);
+    tp_store_free(st);
+    tp_source_free(src);
+    tp_queue_free(bus);
+    free(symbols_buf);
+    return status;
+}

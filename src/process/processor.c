@@ -1,0 +1,802 @@
+/*
+ * processor.c - duplicates, seq, cumulative average, bars, lateness and
+ * latest per symbol (DESIGN.md "Semantics"), written to a store in batches.
+ *
+ * Thread: one thread owns a processor and its store.
+ *
+ * Batches: the first item after a commit opens a store transaction; applied
+ * ticks go to the store as they come; tp_processor_commit() adds the bars
+ * and latest rows that changed, the state of every symbol that changed and
+ * every source position, then commits. So outputs, state and positions are
+ * durable together, and a crash at any point resumes from a consistent
+ * checkpoint.
+ *
+ * Symbol state is loaded lazily from the store the first time a symbol is
+ * seen, so several processes may share a store as long as each symbol is
+ * handled by one of them at a time (Kafka partitions keyed by symbol).
+ *
+ * Bars: the closing rule of DESIGN.md, with one precision: a bar of a longer
+ * interval whose end is not a multiple of the shortest interval (15s beside
+ * 10s) closes when no non-late tick can reach it any more, that is when the
+ * largest time reaches its end rounded up to the shortest interval plus the
+ * lateness. When the shortest interval divides the others (every other
+ * combination) this is exactly the DESIGN.md rule.
+ */
+#include "tp_processor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/tp_error.h"
+#include "../core/tp_log.h"
+#include "../source/tp_decode.h"
+
+#define STATE_VERSION 1
+
+struct bar {
+    int64_t start;
+    double open, high, low, close;
+    int64_t open_time, close_time;
+    int64_t volume;
+    double pv;              /* sum of price * volume increment */
+    int64_t count;
+    int dirty;
+};
+
+struct bars {               /* open bars of one interval, ascending start */
+    struct bar *v;
+    int n, cap;
+};
+
+struct sym {
+    char *name;
+    int64_t n;              /* applied ticks */
+    double sum;             /* sum of applied prices */
+    int64_t max_time;       /* largest applied time; valid when n > 0 */
+    int64_t latest_time;
+    double latest_price;
+    int has_vol;
+    int64_t vol_prev;
+    uint8_t *last;          /* payload of the last applied frame */
+    size_t last_len, last_cap;
+    struct bars bars[TP_MAX_BARS];
+    int dirty;              /* state/latest changed since last commit */
+    struct sym *next_dirty;
+};
+
+struct position {
+    char *key;
+    int64_t pos, line;
+    int dirty;
+};
+
+struct tp_processor {
+    struct tp_store *st;
+    struct tp_processor_opts o;
+    const char *bar_names[TP_MAX_BARS];
+    struct sym **tab;       /* open addressing, power-of-two size */
+    size_t tab_size, tab_used;
+    struct sym *dirty;      /* list of dirty symbols */
+    struct position *pos;
+    int npos, cap_pos;
+    FILE *dl;               /* dead-letter file, append */
+    char *dl_key;           /* "deadletter:<abs path>" */
+    int in_txn;
+    int pending;            /* items since last commit */
+    struct tp_processor_stats stats;
+    char err[512];
+    uint8_t *blob;          /* scratch for state serialisation */
+    size_t blob_cap;
+};
+
+/* ---------- symbol table ---------- */
+
+static uint64_t hash_bytes(const char *s, size_t len) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static struct sym **slot_for(struct tp_processor *p, const char *name, size_t len) {
+    size_t mask = p->tab_size - 1, i = hash_bytes(name, len) & mask;
+    for (;; i = (i + 1) & mask) {
+        struct sym *s = p->tab[i];
+        if (!s || (strncmp(s->name, name, len) == 0 && s->name[len] == '\0'))
+            return &p->tab[i];
+    }
+}
+
+static int grow_table(struct tp_processor *p) {
+    size_t old_size = p->tab_size;
+    struct sym **old = p->tab;
+    p->tab_size = old_size ? old_size * 2 : 256;
+    p->tab = calloc(p->tab_size, sizeof *p->tab);
+    if (!p->tab) {
+        p->tab = old;
+        p->tab_size = old_size;
+        return TP_ENOMEM;
+    }
+    for (size_t i = 0; i < old_size; i++)
+        if (old[i])
+            *slot_for(p, old[i]->name, strlen(old[i]->name)) = old[i];
+    free(old);
+    return 0;
+}
+
+static void sym_free(struct sym *s) {
+    if (!s)
+        return;
+    for (int i = 0; i < TP_MAX_BARS; i++)
+        free(s->bars[i].v);
+    free(s->last);
+    free(s->name);
+    free(s);
+}
+
+/* ---------- state blobs ---------- */
+
+struct wbuf { uint8_t *p; size_t len, cap; int oom; };
+
+static void put_bytes(struct wbuf *w, const void *src, size_t n) {
+    if (w->oom)
+        return;
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap < w->len + n)
+            cap *= 2;
+        uint8_t *np = realloc(w->p, cap);
+        if (!np) {
+            w->oom = 1;
+            return;
+        }
+        w->p = np;
+        w->cap = cap;
+    }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+#define PUT(w, v) put_bytes((w), &(v), sizeof(v))
+
+struct rbuf { const uint8_t *p; size_t len, off; int bad; };
+
+static void get_bytes(struct rbuf *r, void *dst, size_t n) {
+    if (r->bad || r->off + n > r->len) {
+        r->bad = 1;
+        memset(dst, 0, n);
+        return;
+    }
+    memcpy(dst, r->p + r->off, n);
+    r->off += n;
+}
+#define GET(r, v) get_bytes((r), &(v), sizeof(v))
+
+static void serialize_sym(const struct tp_processor *p, const struct sym *s, struct wbuf *w) {
+    uint8_t ver = STATE_VERSION;
+    uint32_t last_len = (uint32_t)s->last_len, nbars = (uint32_t)p->o.nbars;
+    PUT(w, ver);
+    PUT(w, s->n);
+    PUT(w, s->sum);
+    PUT(w, s->max_time);
+    PUT(w, s->latest_time);
+    PUT(w, s->latest_price);
+    int32_t has_vol = s->has_vol;
+    PUT(w, has_vol);
+    PUT(w, s->vol_prev);
+    PUT(w, last_len);
+    put_bytes(w, s->last, s->last_len);
+    PUT(w, nbars);
+    for (int i = 0; i < p->o.nbars; i++) {
+        int64_t ms = p->o.bar_ms[i];
+        uint32_t nb = (uint32_t)s->bars[i].n;
+        PUT(w, ms);
+        PUT(w, nb);
+        for (int j = 0; j < s->bars[i].n; j++) {
+            const struct bar *b = &s->bars[i].v[j];
+            PUT(w, b->start);
+            PUT(w, b->open);
+            PUT(w, b->high);
+            PUT(w, b->low);
+            PUT(w, b->close);
+            PUT(w, b->open_time);
+            PUT(w, b->close_time);
+            PUT(w, b->volume);
+            PUT(w, b->pv);
+            PUT(w, b->count);
+        }
+    }
+}
+
+static int bars_push(struct bars *bs, const struct bar *b) {
+    if (bs->n == bs->cap) {
+        int cap = bs->cap ? bs->cap * 2 : 4;
+        struct bar *nv = realloc(bs->v, (size_t)cap * sizeof *nv);
+        if (!nv)
+            return TP_ENOMEM;
+        bs->v = nv;
+        bs->cap = cap;
+    }
+    bs->v[bs->n++] = *b;
+    return 0;
+}
+
+static int interval_index(const struct tp_processor *p, int64_t ms) {
+    for (int i = 0; i < p->o.nbars; i++)
+        if (p->o.bar_ms[i] == ms)
+            return i;
+    return -1;
+}
+
+/* Restores a symbol from its blob. Bars of intervals no longer configured
+ * are dropped; newly configured intervals start empty. */
+static int deserialize_sym(const struct tp_processor *p, struct sym *s, const uint8_t *blob,
+                           size_t len) {
+    struct rbuf r = {blob, len, 0, 0};
+    uint8_t ver;
+    uint32_t last_len, nbars;
+    int32_t has_vol;
+    GET(&r, ver);
+    if (ver != STATE_VERSION)
+        return TP_EPARSE;
+    GET(&r, s->n);
+    GET(&r, s->sum);
+    GET(&r, s->max_time);
+    GET(&r, s->latest_time);
+    GET(&r, s->latest_price);
+    GET(&r, has_vol);
+    s->has_vol = has_vol;
+    GET(&r, s->vol_prev);
+    GET(&r, last_len);
+    if (r.bad || last_len > len - r.off)
+        return TP_EPARSE;
+    s->last = malloc(last_len ? last_len : 1);
+    if (!s->last)
+        return TP_ENOMEM;
+    s->last_cap = last_len ? last_len : 1;
+    get_bytes(&r, s->last, last_len);
+    s->last_len = last_len;
+    GET(&r, nbars);
+    for (uint32_t i = 0; i < nbars && !r.bad; i++) {
+        int64_t ms;
+        uint32_t nb;
+        GET(&r, ms);
+        GET(&r, nb);
+        int idx = interval_index(p, ms);
+        for (uint32_t j = 0; j < nb && !r.bad; j++) {
+            struct bar b = {0};
+            GET(&r, b.start);
+            GET(&r, b.open);
+            GET(&r, b.high);
+            GET(&r, b.low);
+            GET(&r, b.close);
+            GET(&r, b.open_time);
+            GET(&r, b.close_time);
+            GET(&r, b.volume);
+            GET(&r, b.pv);
+            GET(&r, b.count);
+            if (idx >= 0 && !r.bad && bars_push(&s->bars[idx], &b))
+                return TP_ENOMEM;
+        }
+    }
+    return r.bad ? TP_EPARSE : 0;
+}
+
+/* Finds or creates (loading saved state) the symbol named name[0..len). */
+static int get_sym(struct tp_processor *p, const char *name, size_t len, struct sym **out) {
+    if ((p->tab_used + 1) * 2 > p->tab_size && grow_table(p))
+        return TP_ENOMEM;
+    struct sym **slot = slot_for(p, name, len);
+    if (*slot) {
+        *out = *slot;
+        return 0;
+    }
+    struct sym *s = calloc(1, sizeof *s);
+    if (!s || !(s->name = strndup(name, len))) {
+        free(s);
+        return TP_ENOMEM;
+    }
+    if (p->st->has_state) {
+        void *blob = NULL;
+        size_t blen = 0;
+        int err = p->st->ops->get_state(p->st, s->name, &blob, &blen);
+        if (err == 0) {
+            err = deserialize_sym(p, s, blob, blen);
+            free(blob);
+            if (err) {
+                snprintf(p->err, sizeof p->err, "saved state of symbol %s is corrupt", s->name);
+                sym_free(s);
+                return TP_ESTORE;
+            }
+        } else if (err != TP_ENOTFOUND) {
+            snprintf(p->err, sizeof p->err, "loading state of %s: %s", s->name, p->st->last_error);
+            sym_free(s);
+            return TP_ESTORE;
+        }
+    }
+    *slot = s;
+    p->tab_used++;
+    p->stats.symbols++;
+    *out = s;
+    return 0;
+}
+
+/* ---------- batches ---------- */
+
+static int store_fail(struct tp_processor *p, const char *what, int err) {
+    snprintf(p->err, sizeof p->err, "store %s: %s", what,
+             p->st->last_error[0] ? p->st->last_error : tp_strerror(err));
+    return TP_ESTORE;
+}
+
+static int ensure_txn(struct tp_processor *p) {
+    if (p->in_txn)
+        return 0;
+    int err = p->st->ops->begin(p->st);
+    if (err)
+        return store_fail(p, "begin", err);
+    p->in_txn = 1;
+    return 0;
+}
+
+static void mark_dirty(struct tp_processor *p, struct sym *s) {
+    if (s->dirty)
+        return;
+    s->dirty = 1;
+    s->next_dirty = p->dirty;
+    p->dirty = s;
+}
+
+static void fill_bar_row(const struct tp_processor *p, const struct sym *s, int i,
+                         const struct bar *b, int closed, struct tp_bar_row *row) {
+    row->symbol = s->name;
+    row->interval = p->bar_names[i];
+    row->start = b->start;
+    row->open = b->open;
+    row->high = b->high;
+    row->low = b->low;
+    row->close = b->close;
+    row->volume = b->volume;
+    row->vwap_valid = b->volume > 0;
+    row->vwap = b->volume > 0 ? b->pv / (double)b->volume : 0;
+    row->count = b->count;
+    row->closed = closed;
+}
+
+/* Largest time at which bar [start, start+ms) can still receive a tick;
+ * once max_time reaches this, the bar is closed. */
+static int64_t floor_to(int64_t t, int64_t ms) {
+    int64_t r = t % ms;
+    return r < 0 ? t - r - ms : t - r;
+}
+
+static int64_t close_at(const struct tp_processor *p, int64_t start, int64_t ms) {
+    int64_t i0 = p->o.bar_ms[0];
+    int64_t end0 = -floor_to(-(start + ms), i0);   /* end rounded up to i0 */
+    return end0 + p->o.lateness_ms;
+}
+
+/* Writes changed bars of s; closed ones are written with closed = 1 and
+ * forgotten. */
+static int flush_bars(struct tp_processor *p, struct sym *s, int finish) {
+    for (int i = 0; i < p->o.nbars; i++) {
+        struct bars *bs = &s->bars[i];
+        int keep = 0;
+        for (int j = 0; j < bs->n; j++) {
+            struct bar *b = &bs->v[j];
+            int closed = s->n > 0 && s->max_time >= close_at(p, b->start, p->o.bar_ms[i]);
+            if (b->dirty || closed || finish) {
+                struct tp_bar_row row;
+                fill_bar_row(p, s, i, b, closed || finish, &row);
+                int err = p->st->ops->put_bar(p->st, &row);
+                if (err)
+                    return store_fail(p, "write bar", err);
+                b->dirty = 0;
+            }
+            if (!closed)
+                bs->v[keep++] = *b;
+        }
+        bs->n = keep;
+    }
+    return 0;
+}
+
+static int flush_sym(struct tp_processor *p, struct sym *s, int finish) {
+    int err = flush_bars(p, s, finish);
+    if (err)
+        return err;
+    if (s->n > 0) {
+        struct tp_latest_row l = {s->name, s->latest_time, s->latest_price, s->sum / (double)s->n, s->n};
+        if ((err = p->st->ops->put_latest(p->st, &l)))
+            return store_fail(p, "write latest", err);
+    }
+    if (p->st->has_state) {
+        struct wbuf w = {p->blob, 0, p->blob_cap, 0};
+        serialize_sym(p, s, &w);
+        p->blob = w.p;
+        p->blob_cap = w.cap;
+        if (w.oom)
+            return TP_ENOMEM;
+        if ((err = p->st->ops->put_state(p->st, s->name, w.p, w.len)))
+            return store_fail(p, "write state", err);
+    }
+    return 0;
+}
+
+static int64_t file_size(FILE *f) {
+    struct stat sb;
+    return fstat(fileno(f), &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+static int flush_positions(struct tp_processor *p) {
+    if (!p->st->has_state)
+        return 0;
+    for (int i = 0; i < p->npos; i++) {
+        if (!p->pos[i].dirty)
+            continue;
+        struct tp_checkpoint c = {p->pos[i].key, p->pos[i].pos, p->pos[i].line, 0};
+        int err = p->st->ops->put_checkpoint(p->st, &c);
+        if (err)
+            return store_fail(p, "write checkpoint", err);
+        p->pos[i].dirty = 0;
+    }
+    if (p->dl) {
+        if (fflush(p->dl) != 0) {
+            snprintf(p->err, sizeof p->err, "dead-letter file: write failed: %s", strerror(errno));
+            return TP_EIO;
+        }
+        struct tp_checkpoint c = {p->dl_key, file_size(p->dl), 0, 0};
+        int err = p->st->ops->put_checkpoint(p->st, &c);
+        if (err)
+            return store_fail(p, "write checkpoint", err);
+    }
+    return 0;
+}
+
+static int commit_batch(struct tp_processor *p, int finish) {
+    if (!p->in_txn && !finish)
+        return 0;
+    int err = ensure_txn(p);
+    if (err)
+        return err;
+    if (finish) {
+        for (size_t i = 0; i < p->tab_size; i++)
+            if (p->tab[i])
+                mark_dirty(p, p->tab[i]);
+    }
+    for (struct sym *s = p->dirty, *next; s; s = next) {
+        next = s->next_dirty;
+        if ((err = flush_sym(p, s, finish)))
+            return err;
+        s->dirty = 0;
+        s->next_dirty = NULL;
+    }
+    p->dirty = NULL;
+    if ((err = flush_positions(p)))
+        return err;
+    if (p->dl && !p->st->has_state && fflush(p->dl) != 0) {
+        snprintf(p->err, sizeof p->err, "dead-letter file: write failed: %s", strerror(errno));
+        return TP_EIO;
+    }
+    if ((err = p->st->ops->commit(p->st)))
+        return store_fail(p, "commit", err);
+    p->in_txn = 0;
+    p->pending = 0;
+    p->stats.commits++;
+    return 0;
+}
+
+int tp_processor_commit(struct tp_processor *p) {
+    return commit_batch(p, 0);
+}
+
+int tp_processor_finish(struct tp_processor *p) {
+    return commit_batch(p, 1);
+}
+
+/* ---------- applying ticks ---------- */
+
+static void bar_add(struct bar *b, double price, int64_t t, int64_t inc) {
+    if (price > b->high)
+        b->high = price;
+    if (price < b->low)
+        b->low = price;
+    if (t < b->open_time) {
+        b->open_time = t;
+        b->open = price;
+    }
+    if (t >= b->close_time) {
+        b->close_time = t;
+        b->close = price;
+    }
+    b->volume += inc;
+    b->pv += price * (double)inc;
+    b->count++;
+    b->dirty = 1;
+}
+
+static int update_bars(struct tp_processor *p, struct sym *s, double price, int64_t t, int64_t inc) {
+    for (int i = 0; i < p->o.nbars; i++) {
+        struct bars *bs = &s->bars[i];
+        int64_t start = floor_to(t, p->o.bar_ms[i]);
+        int j = bs->n - 1;
+        while (j >= 0 && bs->v[j].start > start)
+            j--;
+        if (j >= 0 && bs->v[j].start == start) {
+            bar_add(&bs->v[j], price, t, inc);
+            continue;
+        }
+        struct bar b = {start, price, price, price, price, t, t, inc, price * (double)inc, 1, 1};
+        if (bars_push(bs, &b))
+            return TP_ENOMEM;
+        memmove(&bs->v[j + 2], &bs->v[j + 1], (size_t)(bs->n - 1 - (j + 1)) * sizeof b);
+        bs->v[j + 1] = b;
+    }
+    return 0;
+}
+
+static int remember_payload(struct sym *s, const uint8_t *payload, size_t len) {
+    if (len > s->last_cap) {
+        uint8_t *np = realloc(s->last, len);
+        if (!np)
+            return TP_ENOMEM;
+        s->last = np;
+        s->last_cap = len;
+    }
+    memcpy(s->last, payload, len);
+    s->last_len = len;
+    return 0;
+}
+
+static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
+    const struct tp_quote *q = it->q;
+    const tp_sv id = q->v[TP_F_ID].sv;
+    struct sym *s;
+    int err = get_sym(p, (const char *)it->payload + id.off, id.len, &s);
+    if (err)
+        return err;
+    if (s->n > 0 && s->last_len == it->payload_len &&
+        memcmp(s->last, it->payload, it->payload_len) == 0) {
+        p->stats.duplicates++;
+        return 0;
+    }
+    double price = q->v[TP_F_PRICE].f32;
+    int64_t t = q->v[TP_F_TIME].i64;
+    int64_t i0 = p->o.bar_ms[0];
+    int late = s->n > 0 && s->max_time >= floor_to(t, i0) + i0 + p->o.lateness_ms;
+    if ((err = remember_payload(s, it->payload, it->payload_len)))
+        return err;
+    s->n++;
+    s->sum += price;
+    if (s->n == 1 || t > s->max_time)
+        s->max_time = t;
+    if (s->n == 1 || t >= s->latest_time) {
+        s->latest_time = t;
+        s->latest_price = price;
+    }
+    if (late) {
+        p->stats.late++;
+    } else {
+        int64_t inc = 0;
+        if (tp_quote_has(q, TP_F_DAY_VOLUME)) {
+            int64_t v = q->v[TP_F_DAY_VOLUME].i64;
+            if (s->has_vol && s->vol_prev <= v)
+                inc = v - s->vol_prev;
+            s->has_vol = 1;
+            s->vol_prev = v;
+        }
+        if ((err = update_bars(p, s, price, t, inc)))
+            return err;
+    }
+    mark_dirty(p, s);
+    p->stats.applied++;
+    struct tp_tick_row row = {s->name, strlen(s->name), q, it->payload, it->payload_len, t,
+                              s->n, s->sum / (double)s->n};
+    if ((err = p->st->ops->put_tick(p->st, &row)))
+        return store_fail(p, "write tick", err);
+    return 0;
+}
+
+/* Appends one JSON line to the dead-letter file. */
+static void dead_letter(struct tp_processor *p, const struct tp_item *it) {
+    if (!p->dl)
+        return;
+    const char *key = it->pos_slot >= 0 && it->pos_slot < p->npos ? p->pos[it->pos_slot].key : "-";
+    fputs("{\"reason\":\"", p->dl);
+    fputs(it->reason ? it->reason : "rejected", p->dl);
+    fputs("\",\"source\":\"", p->dl);
+    for (const char *c = key; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fputc('\\', p->dl);
+        fputc(*c, p->dl);
+    }
+    fprintf(p->dl, "\",\"line\":%" PRId64 ",\"raw\":\"", it->line);
+    for (size_t i = 0; i < it->raw_len; i++) {
+        unsigned char c = (unsigned char)it->raw[i];
+        if (c == '"' || c == '\\')
+            fprintf(p->dl, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            fprintf(p->dl, "\\u%04x", c);
+        else
+            fputc(c, p->dl);
+    }
+    fputs("\"}\n", p->dl);
+}
+
+int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
+    int err = ensure_txn(p);
+    if (err)
+        return err;
+    p->stats.frames++;
+    switch (it->kind) {
+    case TP_ITEM_TICK:
+        err = apply_tick(p, it);
+        break;
+    case TP_ITEM_SKIP:
+        p->stats.skipped++;
+        break;
+    case TP_ITEM_REJECT:
+        p->stats.rejected++;
+        dead_letter(p, it);
+        break;
+    }
+    if (err)
+        return err;
+    if (it->pos_slot >= 0 && it->pos_slot < p->npos) {
+        struct position *ps = &p->pos[it->pos_slot];
+        ps->pos = it->pos;
+        ps->line = it->line;
+        ps->dirty = 1;
+    }
+    if (++p->pending >= p->o.batch_ticks)
+        return tp_processor_commit(p);
+    return 0;
+}
+
+/* ---------- lifecycle ---------- */
+
+int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos, int64_t *line) {
+    *pos = *line = 0;
+    for (int i = 0; i < p->npos; i++)
+        if (strcmp(p->pos[i].key, key) == 0) {
+            *pos = p->pos[i].pos;
+            *line = p->pos[i].line;
+            return i;
+        }
+    if (p->npos == p->cap_pos) {
+        int cap = p->cap_pos ? p->cap_pos * 2 : 8;
+        struct position *np = realloc(p->pos, (size_t)cap * sizeof *np);
+        if (!np)
+            return TP_ENOMEM;
+        p->pos = np;
+        p->cap_pos = cap;
+    }
+    struct position ps = {strdup(key), 0, 0, 0};
+    if (!ps.key)
+        return TP_ENOMEM;
+    if (p->st->has_state) {
+        struct tp_checkpoint c = {key, 0, 0, 0};
+        int err = p->st->ops->get_checkpoint(p->st, &c);
+        if (err == 0) {
+            ps.pos = c.pos;
+            ps.line = c.line;
+        } else if (err != TP_ENOTFOUND) {
+            free(ps.key);
+            return store_fail(p, "read checkpoint", err);
+        }
+    }
+    *pos = ps.pos;
+    *line = ps.line;
+    p->pos[p->npos] = ps;
+    return p->npos++;
+}
+
+/* Opens the dead-letter file. Rejections appended after the last commit of
+ * a killed run are cut off, so a re-run writes them exactly once. */
+static int open_dead_letter(struct tp_processor *p, const char *path, char *errbuf, size_t errsize) {
+    p->dl = fopen(path, "a");
+    if (!p->dl)
+        return tp_errf(errbuf, errsize, TP_EINVAL, "--deadletter %s: cannot open: %s", path,
+                       strerror(errno));
+    char *abs = realpath(path, NULL);
+    size_t n = strlen(abs ? abs : path) + 16;
+    p->dl_key = malloc(n);
+    if (!p->dl_key) {
+        free(abs);
+        return TP_ENOMEM;
+    }
+    snprintf(p->dl_key, n, "deadletter:%s", abs ? abs : path);
+    free(abs);
+    if (!p->st->has_state)
+        return 0;
+    struct tp_checkpoint c = {p->dl_key, 0, 0, 0};
+    int err = p->st->ops->get_checkpoint(p->st, &c);
+    if (err == 0 && file_size(p->dl) > c.pos) {
+        if (ftruncate(fileno(p->dl), (off_t)c.pos) != 0)
+            return tp_errf(errbuf, errsize, TP_EIO, "--deadletter %s: cannot truncate: %s", path,
+                           strerror(errno));
+        tp_warn("process", "dead-letter file %s: removed entries written after the last checkpoint",
+                path);
+    } else if (err && err != TP_ENOTFOUND) {
+        return tp_errf(errbuf, errsize, TP_ESTORE, "reading dead-letter checkpoint: %s",
+                       p->st->last_error);
+    }
+    return 0;
+}
+
+int tp_processor_new(struct tp_processor **out, struct tp_store *st,
+                     const struct tp_processor_opts *o, char *errbuf, size_t errsize) {
+    *out = NULL;
+    struct tp_processor *p = calloc(1, sizeof *p);
+    if (!p)
+        return TP_ENOMEM;
+    p->st = st;
+    p->o = *o;
+    if (p->o.nbars <= 0) {
+        p->o.nbars = 1;
+        p->o.bar_ms[0] = 60000;
+    }
+    if (p->o.lateness_ms < 0)
+        p->o.lateness_ms = 10000;
+    if (p->o.batch_ticks <= 0)
+        p->o.batch_ticks = 8192;
+    int err = 0;
+    for (int i = 0; i < p->o.nbars; i++) {
+        p->bar_names[i] = tp_interval_name(p->o.bar_ms[i]);
+        if (!p->bar_names[i] || (i > 0 && p->o.bar_ms[i] <= p->o.bar_ms[i - 1])) {
+            err = tp_errf(errbuf, errsize, TP_EINVAL, "--bars: intervals must be distinct, ascending and from the allowed list");
+            goto fail;
+        }
+    }
+    if ((err = grow_table(p)))
+        goto fail;
+    if (o->deadletter_path && (err = open_dead_letter(p, o->deadletter_path, errbuf, errsize)))
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    tp_processor_free(p);
+    return err;
+}
+
+int tp_processor_drop_state(struct tp_processor *p) {
+    int err = tp_processor_commit(p);
+    if (err)
+        return err;
+    for (size_t i = 0; i < p->tab_size; i++) {
+        sym_free(p->tab[i]);
+        p->tab[i] = NULL;
+    }
+    p->tab_used = 0;
+    p->dirty = NULL;
+    return 0;
+}
+
+void tp_processor_stats(const struct tp_processor *p, struct tp_processor_stats *s) {
+    *s = p->stats;
+}
+
+const char *tp_processor_last_error(const struct tp_processor *p) {
+    return p->err;
+}
+
+void tp_processor_free(struct tp_processor *p) {
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->tab_size; i++)
+        sym_free(p->tab[i]);
+    free(p->tab);
+    for (int i = 0; i < p->npos; i++)
+        free(p->pos[i].key);
+    free(p->pos);
+    if (p->dl)
+        fclose(p->dl);
+    free(p->dl_key);
+    free(p->blob);
+    free(p);
+}

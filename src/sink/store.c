@@ -1,0 +1,25 @@
+/*
+ * store.c - dispatch of STORE specs to the store implementations.
+ */
+#include <string.h>
+
+#include "../core/tp_error.h"
+#include "tp_store.h"
+
+int tp_store_open(struct tp_store **out, const char *spec, char *errbuf, size_t errsize) {
+    *out = NULL;
+    if (strncmp(spec, "sqlite:", 7) == 0 && spec[7])
+        return tp_store_sqlite_open(out, spec + 7, errbuf, errsize);
+    if (strncmp(spec, "jsonl:", 6) == 0 && spec[6])
+        return tp_store_jsonl_open(out, spec + 6, errbuf, errsize);
+    if (strncmp(spec, "cassandra://", 12) == 0)
+        return tp_store_cassandra_open(out, spec, errbuf, errsize);
+    return tp_errf(errbuf, errsize, TP_EINVAL,
+                   "--store %s: unknown store (expected sqlite:PATH, jsonl:PATH, jsonl:- or "
+                   "cassandra://HOST[:PORT]/KEYSPACE)", spec);
+}
+
+void tp_store_free(struct tp_store *st) {
+    if (st)
+        st->ops->free(st);
+}

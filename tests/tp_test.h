@@ -1,0 +1,64 @@
+/*
+ * tp_test.h - the tiny assertion harness of our C tests.
+ *
+ *   CHECK(cond)              counts a check; on failure prints file:line and
+ *                            the condition, and the test keeps going
+ *   CHECKF(cond, fmt, ...)   the same with a printf-style explanation
+ *   REQUIRE(cond)            a CHECK that ends the test at once on failure
+ *   return TP_TEST_DONE();   prints "<prog>: N checks, F failed" and gives
+ *                            the exit status (0 only when nothing failed)
+ *
+ * One test program per file; the counters are file-static on purpose.
+ */
+#ifndef TP_TEST_H
+#define TP_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static long tp_test_checks, tp_test_failed;
+
+#define CHECKF(cond, ...)                                                  \
+    do {                                                                   \
+        tp_test_checks++;                                                  \
+        if (!(cond)) {                                                     \
+            tp_test_failed++;                                              \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__,         \
+                    __LINE__, #cond);                                      \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+        }                                                                  \
+    } while (0)
+
+#define CHECK(cond) CHECKF(cond, "%s", "")
+
+#define REQUIRE(cond)                                                      \
+    do {                                                                   \
+        CHECK(cond);                                                       \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "%s:%d: required check failed; stopping\n",    \
+                    __FILE__, __LINE__);                                   \
+            exit(1);                                                       \
+        }                                                                  \
+    } while (0)
+
+static inline int tp_test_done(const char *prog) {
+    fprintf(stderr, "%s: %ld checks, %ld failed\n", prog, tp_test_checks,
+            tp_test_failed);
+    return tp_test_failed ? 1 : 0;
+}
+#define TP_TEST_DONE() tp_test_done(__FILE__)
+
+/* The shared directory (DESIGN.md, reference data): $TP_SHARED, else
+ * $TP_SRC/../shared, else ../shared. Returns a static buffer. */
+static inline const char *tp_test_shared(void) {
+    static char buf[4096];
+    const char *s = getenv("TP_SHARED");
+    if (s && *s)
+        return s;
+    const char *src = getenv("TP_SRC");
+    snprintf(buf, sizeof buf, "%s/../shared", src && *src ? src : ".");
+    return buf;
+}
+
+#endif

@@ -18,8 +18,8 @@
  * discarded by rebuilding the processor from the store instead.
  *
  * Threads: both commands run on the main thread only; librdkafka's
- * callbacks reach us on this thread. SIGINT/SIGTERM set a flag that ends
- * the loop cleanly (flush/commit).
+ * callbacks reach us on this thread. SIGINT/SIGTERM (main.c's stop flag)
+ * end the loop cleanly: flush, commit, leave the group.
  */
 #include <errno.h>
 #include <signal.h>
@@ -38,22 +38,6 @@
 #include "source/tp_decode.h"
 #include "source/tp_source.h"
 #include "tp_cmd.h"
-
-/* The only process-wide mutable state: written by the signal handler. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signals(void) {
-    struct sigaction sa = {.sa_handler = on_stop_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -145,7 +129,7 @@ static int ingest_frame(struct ingest *in, const struct tp_raw *r) {
 /* Reads the source to its end (or a stop signal). 0 or a fatal code. */
 static int ingest_loop(struct ingest *in) {
     struct tp_raw r;
-    while (!stop_requested) {
+    while (!*tp_stop_flag()) {
         int rc = tp_source_next(in->src, &r, 200, in->errbuf, sizeof in->errbuf);
         if (rc == TP_EEOF)
             return 0;
@@ -178,7 +162,7 @@ static int ingest_open(struct ingest *in) {
                                      sizeof in->errbuf);
     if (rc < 0)
         return 1;
-    struct tp_source_opts so = {.symbols = in->symbols, .stop = &stop_requested};
+    struct tp_source_opts so = {.symbols = in->symbols, .stop = tp_stop_flag()};
     rc = tp_source_open(&in->src, in->source, &so, in->errbuf, sizeof in->errbuf);
     if (rc < 0)
         return rc == TP_EINVAL ? 2 : 1;
@@ -233,7 +217,6 @@ int tp_cmd_ingest(int argc, char **argv) {
         free(in);
         return 2;
     }
-    install_signals();
     status = ingest_open(in);
     if (status) {
         fprintf(stderr, "tickpipe ingest: %s\n", in->errbuf);
@@ -313,9 +296,10 @@ static void add_stats(struct tp_processor_stats *a, const struct tp_processor_st
     a->commits += b->commits;
 }
 
-/* Discards uncommitted work: a new processor reloads everything from the
- * store. Used when the group took our partitions away before we could
- * commit them; the new owner resumes from the last checkpoint. */
+/* Replaces the processor by a fresh one: in-memory symbol state, positions
+ * and anything uncommitted are forgotten and reloaded from the store on
+ * next use. Used on every revocation (after a commit) and when partitions
+ * were lost (without one). */
 static int rebuild_processor(struct proc *pr) {
     struct tp_processor_stats s;
     tp_processor_stats(pr->p, &s);
@@ -355,27 +339,21 @@ static int on_revoking(void *opaque, const char *topic, const int32_t *partition
                        int lost) {
     struct proc *pr = opaque;
     (void)topic;
-    int rc = 0;
-    if (pr->failed) {
-        /* Leaving after a fatal error: the store keeps its last checkpoint. */
-    } else if (lost) {
+    (void)partitions;
+    (void)n;
+    if (pr->failed)
+        return 0;   /* leaving after a fatal error: the store keeps its checkpoint */
+    if (lost) {
         tp_warn("process", "partitions were lost to the group; discarding uncommitted work");
-        rc = rebuild_processor(pr);
-    } else {
-        rc = tp_processor_drop_state(pr->p);
-        if (rc < 0)
-            tp_error("process", "checkpoint before revocation failed: %s",
-                     tp_processor_last_error(pr->p));
-        else
-            store_offsets(pr);
-        pr->pending = 0;
+    } else if (proc_commit(pr) < 0) {
+        tp_error("process", "checkpoint before revocation failed: %s",
+                 tp_processor_last_error(pr->p));
+        return -1;
     }
-    for (int i = 0; i < n; i++) {
-        struct proc_part *pp = proc_part(pr, partitions[i]);
-        if (pp)
-            pp->slot = -1;
-    }
-    return rc < 0 ? -1 : 0;
+    /* Forget all in-memory state and positions: whichever partitions come
+     * back later resume from what the store holds then, which another
+     * instance may have advanced meanwhile. */
+    return rebuild_processor(pr) < 0 ? -1 : 0;
 }
 
 /* Turns one Kafka message into a processor item and applies it. */
@@ -436,7 +414,7 @@ static void log_lag(struct proc *pr) {
 static int proc_loop(struct proc *pr) {
     int64_t end_since = 0;
     pr->last_commit = pr->last_lag = now_ms();
-    while (!stop_requested) {
+    while (!*tp_stop_flag()) {
         struct tp_kafka_msg m;
         int rc = tp_kafka_consume(pr->c, &m, 100, pr->errbuf, sizeof pr->errbuf);
         if (rc == 0)
@@ -549,7 +527,6 @@ int tp_cmd_process(int argc, char **argv) {
         free(pr);
         return 2;
     }
-    install_signals();
     status = proc_open(pr);
     if (status) {
         fprintf(stderr, "tickpipe process: %s\n", pr->errbuf);

@@ -168,8 +168,7 @@ def main():
         check_topic(mock.bootstrap, frames, 4)
 
         db = wd("kafka.db")
-        args = ["process", "--kafka", mock.bootstrap, "--store", "sqlite:" + db, "--bars",
-                "1m,5m", "--exit-at-end"]
+        args = h.process_args(mock, db, "--exit-at-end")
         st, err = h.run(args)
         ps = h.summary(err)
         if ps["frames"] != s["produced"] or ps["rejected"] != 0:

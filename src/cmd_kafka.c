@@ -45,6 +45,18 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Applies --log-level; 0 or 2 after a usage message. */
+static int set_log_level(const char *cmd, const char *level) {
+    int lvl = tp_log_level_parse(level);
+    if (lvl < 0) {
+        fprintf(stderr, "tickpipe %s: --log-level %s: expected error, warn, info or debug\n", cmd,
+                level);
+        return 2;
+    }
+    tp_log_level = lvl;
+    return 0;
+}
+
 /* ---- ingest ------------------------------------------------------------ */
 
 struct ingest_stats {
@@ -52,7 +64,7 @@ struct ingest_stats {
 };
 
 struct ingest {
-    const char *source, *brokers, *topic, *dlq_topic, *deadletter, *symbols;
+    const char *source, *brokers, *topic, *dlq_topic, *deadletter, *symbols, *log_level;
     struct tp_strlist conf;
     int64_t timeout_ms, flush_ms;
     struct tp_kafka_producer *p;
@@ -202,11 +214,14 @@ int tp_cmd_ingest(int argc, char **argv) {
         {"symbols", TP_OPT_STR, &in->symbols, NULL, "LIST", "symbols to subscribe to (live sources)", 0, 0},
         {"timeout", TP_OPT_DUR, &in->timeout_ms, "10s", NULL, "how long to wait for the brokers at startup", 1, 3600000},
         {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
+        {"log-level", TP_OPT_STR, &in->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int status = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
                                "Reads frames, validates them and produces the PricingData bytes "
                                "to a Kafka topic, keyed by symbol.",
                                table, argc, argv, NULL, 0, NULL);
+    if (!status)
+        status = set_log_level("ingest", in->log_level);
     if (status) {
         free(in);
         return status == 1 ? 0 : 2;
@@ -244,7 +259,7 @@ struct proc_part {
 };
 
 struct proc {
-    const char *brokers, *topic, *group, *store_spec, *bars, *deadletter;
+    const char *brokers, *topic, *group, *store_spec, *bars, *deadletter, *log_level;
     struct tp_strlist conf;
     int64_t lateness_ms, commit_ms, batch, lag_ms, grace_ms;
     int exit_at_end;
@@ -512,11 +527,14 @@ int tp_cmd_process(int argc, char **argv) {
         {"lag-interval", TP_OPT_DUR, &pr->lag_ms, "10s", NULL, "log consumer lag this often", 100, 86400000},
         {"exit-at-end", TP_OPT_FLAG, &pr->exit_at_end, NULL, NULL, "exit once every assigned partition is at its end (tests)", 0, 0},
         {"end-grace", TP_OPT_DUR, &pr->grace_ms, "1s", NULL, "with --exit-at-end: how long the end must stay idle", 0, 600000},
+        {"log-level", TP_OPT_STR, &pr->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
                                "Consumes ticks from Kafka as a consumer-group member and stores "
                                "ticks, bars and latest with exactly-once results.",
                                table, argc, argv, NULL, 0, NULL);
+    if (!status)
+        status = set_log_level("process", pr->log_level);
     if (status) {
         free(pr);
         return status == 1 ? 0 : 2;

@@ -56,6 +56,10 @@ fail:
 
 void tp_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
+    /* Connection failures also reach the error callback, which says it
+     * once per handle in our own words; do not print them twice. */
+    if (strcmp(fac, "FAIL") == 0)
+        return;
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug. */
     int our = level <= 3 ? TP_LOG_ERROR : level == 4 ? TP_LOG_WARN
             : level <= 6 ? TP_LOG_INFO : TP_LOG_DEBUG;

@@ -14,7 +14,9 @@
  * thread drains the bus, commits and exits 0.
  */
 #include <inttypes.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +231,23 @@ int tp_log_level_parse(const char *s) {
     return -1;
 }
 
+/* One `run` per SQLite file: a second writer would keep its own copy of the
+ * per-symbol state and corrupt the results. Returns the lock's descriptor
+ * (kept open for the life of the process), -1 when another run holds it,
+ * or -2 when not applicable. */
+static int lock_sqlite_store(const char *spec) {
+    if (strncmp(spec, "sqlite:", 7) != 0)
+        return -2;
+    int fd = open(spec + 7, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -2;   /* the store itself will report why it cannot open */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
 static int process_loop(struct tp_processor *p, struct tp_queue *bus, int slot, int progress) {
     int64_t last_commit = now_ms(), last_progress = last_commit;
@@ -320,10 +339,17 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_store *st = NULL;
     struct tp_processor *p = NULL;
     struct tp_queue *bus = NULL;
-    int status = 2, err;
+    int status = 2, err, lock_fd = -2;
     if ((err = tp_source_open(&src, c.source, &so, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
         status = err == TP_EINVAL ? 2 : 1;
+        goto out;
+    }
+    lock_fd = lock_sqlite_store(c.store);
+    if (lock_fd == -1) {
+        fprintf(stderr, "tickpipe run: another tickpipe run is writing to --store %s; stop it first "
+                        "(two writers would corrupt the per-symbol state)\n", c.store);
+        status = 1;
         goto out;
     }
     if ((err = tp_store_open(&st, c.store, errbuf, sizeof errbuf))) {
@@ -393,5 +419,7 @@ out:
     tp_source_free(src);
     tp_queue_free(bus);
     free(symbols_buf);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return status;
 }

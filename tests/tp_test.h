@@ -34,8 +34,9 @@ static long tp_test_checks, tp_test_failed;
 
 #define REQUIRE(cond)                                                      \
     do {                                                                   \
-        CHECK(cond);                                                       \
-        if (!(cond)) {                                                     \
+        int tp_req_ok_ = !!(cond); /* evaluate once: cond may have effects */ \
+        CHECKF(tp_req_ok_, "%s", #cond);                                   \
+        if (!tp_req_ok_) {                                                 \
             fprintf(stderr, "%s:%d: required check failed; stopping\n",    \
                     __FILE__, __LINE__);                                   \
             exit(1);                                                       \

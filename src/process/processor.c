@@ -83,6 +83,7 @@ struct tp_processor {
     struct sym **tab;       /* open addressing, power-of-two size */
     size_t tab_size, tab_used;
     struct sym *dirty;      /* list of dirty symbols */
+    struct sym **order;     /* symbols in first-seen order (for a stable output) */
     struct position *pos;
     int npos, cap_pos;
     FILE *dl;               /* dead-letter file, append */
@@ -319,6 +320,15 @@ static int get_sym(struct tp_processor *p, const char *name, size_t len, struct 
             return TP_ESTORE;
         }
     }
+    if (p->tab_used % 64 == 0) {
+        struct sym **no = realloc(p->order, (p->tab_used + 64) * sizeof *no);
+        if (!no) {
+            sym_free(s);
+            return TP_ENOMEM;
+        }
+        p->order = no;
+    }
+    p->order[p->tab_used] = s;
     *slot = s;
     p->tab_used++;
     p->stats.symbols++;
@@ -381,27 +391,46 @@ static int64_t close_at(const struct tp_processor *p, int64_t start, int64_t ms)
     return end0 + p->o.lateness_ms;
 }
 
-/* Writes changed bars of s; closed ones are written with closed = 1 and
- * forgotten. */
+/* Writes the bars of s that changed since the last commit (all of them at
+ * the end of a finite source, marked closed for stores that only keep
+ * closed bars). */
 static int flush_bars(struct tp_processor *p, struct sym *s, int finish) {
     for (int i = 0; i < p->o.nbars; i++) {
         struct bars *bs = &s->bars[i];
-        int keep = 0;
         for (int j = 0; j < bs->n; j++) {
             struct bar *b = &bs->v[j];
-            int closed = s->n > 0 && s->max_time >= close_at(p, b->start, p->o.bar_ms[i]);
-            if (b->dirty || closed || finish) {
-                struct tp_bar_row row;
-                fill_bar_row(p, s, i, b, closed || finish, &row);
-                int err = p->st->ops->put_bar(p->st, &row);
-                if (err)
-                    return store_fail(p, "write bar", err);
-                b->dirty = 0;
-            }
-            if (!closed)
-                bs->v[keep++] = *b;
+            if (!b->dirty && !finish)
+                continue;
+            struct tp_bar_row row;
+            fill_bar_row(p, s, i, b, finish, &row);
+            int err = p->st->ops->put_bar(p->st, &row);
+            if (err)
+                return store_fail(p, "write bar", err);
+            b->dirty = 0;
         }
-        bs->n = keep;
+    }
+    return 0;
+}
+
+/* Writes and forgets the bars of s that closed when its largest time
+ * reached max_time. Bars are sorted by start, and bars of one interval close
+ * in start order, so only the front of each list is examined. */
+static int close_bars(struct tp_processor *p, struct sym *s) {
+    for (int i = 0; i < p->o.nbars; i++) {
+        struct bars *bs = &s->bars[i];
+        int n = 0;
+        while (n < bs->n && s->max_time >= close_at(p, bs->v[n].start, p->o.bar_ms[i])) {
+            struct tp_bar_row row;
+            fill_bar_row(p, s, i, &bs->v[n], 1, &row);
+            int err = p->st->ops->put_bar(p->st, &row);
+            if (err)
+                return store_fail(p, "write bar", err);
+            n++;
+        }
+        if (n > 0) {
+            memmove(bs->v, bs->v + n, (size_t)(bs->n - n) * sizeof *bs->v);
+            bs->n -= n;
+        }
     }
     return 0;
 }
@@ -464,10 +493,12 @@ static int commit_batch(struct tp_processor *p, int finish) {
     int err = ensure_txn(p);
     if (err)
         return err;
-    if (finish) {
-        for (size_t i = 0; i < p->tab_size; i++)
-            if (p->tab[i])
-                mark_dirty(p, p->tab[i]);
+    if (finish) {   /* every symbol, in first-seen order */
+        for (struct sym *s = p->dirty; s; s = s->next_dirty)
+            s->dirty = 0;
+        p->dirty = NULL;
+        for (size_t i = p->tab_used; i-- > 0;)
+            mark_dirty(p, p->order[i]);
     }
     for (struct sym *s = p->dirty, *next; s; s = next) {
         next = s->next_dirty;
@@ -573,7 +604,8 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
         return err;
     s->n++;
     s->sum += price;
-    if (s->n == 1 || t > s->max_time)
+    int advanced = s->n == 1 || t > s->max_time;
+    if (advanced)
         s->max_time = t;
     if (s->n == 1 || t >= s->latest_time) {
         s->latest_time = t;
@@ -599,7 +631,7 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
                               s->n, s->sum / (double)s->n};
     if ((err = p->st->ops->put_tick(p->st, &row)))
         return store_fail(p, "write tick", err);
-    return 0;
+    return advanced ? close_bars(p, s) : 0;
 }
 
 /* Appends one JSON line to the dead-letter file. */
@@ -701,7 +733,7 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
 static int open_dead_letter(struct tp_processor *p, const char *path, char *errbuf, size_t errsize) {
     p->dl = fopen(path, "a");
     if (!p->dl)
-        return tp_errf(errbuf, errsize, TP_EINVAL, "--deadletter %s: cannot open: %s", path,
+        return tp_errf(errbuf, errsize, TP_EIO, "--deadletter %s: cannot open: %s", path,
                        strerror(errno));
     char *abs = realpath(path, NULL);
     size_t n = strlen(abs ? abs : path) + 16;
@@ -791,6 +823,7 @@ void tp_processor_free(struct tp_processor *p) {
     for (size_t i = 0; i < p->tab_size; i++)
         sym_free(p->tab[i]);
     free(p->tab);
+    free(p->order);
     for (int i = 0; i < p->npos; i++)
         free(p->pos[i].key);
     free(p->pos);

@@ -38,17 +38,46 @@ static int js_commit(struct tp_store *b) {
     return fflush(s->f) == 0 ? 0 : io_fail(s, "write");
 }
 
+/* Appends an int64 in decimal; returns the length. */
+static size_t put_i64(char *dst, int64_t v) {
+    char tmp[24];
+    size_t n = 0, k = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        dst[k++] = '-';
+    while (n)
+        dst[k++] = tmp[--n];
+    return k;
+}
+
+/* One line per tick, assembled in s->line and written with one fwrite. */
 static int js_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     struct jsonl_store *s = (struct jsonl_store *)b;
-    char num[40];
-    int n = tp_quote_json_fields(t->q, t->payload, s->line, sizeof s->line);
+    static const char head[] = "{\"kind\":\"tick\",";
+    static const char seq[] = ",\"seq\":", avg[] = ",\"cumAvgPrice\":";
+    char *p = s->line;
+    memcpy(p, head, sizeof head - 1);
+    p += sizeof head - 1;
+    int n = tp_quote_json_fields(t->q, t->payload, p, sizeof s->line - 128);
     if (n < 0) {
         snprintf(s->base.last_error, sizeof s->base.last_error, "jsonl: tick too large to format");
         return TP_EINVAL;
     }
-    tp_fmt_double(num, sizeof num, t->cum_avg_price);
-    if (fprintf(s->f, "{\"kind\":\"tick\",%s,\"seq\":%" PRId64 ",\"cumAvgPrice\":%s}\n", s->line,
-                t->seq, num) < 0)
+    p += n;
+    memcpy(p, seq, sizeof seq - 1);
+    p += sizeof seq - 1;
+    p += put_i64(p, t->seq);
+    memcpy(p, avg, sizeof avg - 1);
+    p += sizeof avg - 1;
+    p += tp_fmt_double(p, 40, t->cum_avg_price);
+    *p++ = '}';
+    *p++ = '\n';
+    size_t len = (size_t)(p - s->line);
+    if (fwrite(s->line, 1, len, s->f) != len)
         return io_fail(s, "write");
     return 0;
 }

@@ -22,6 +22,7 @@
 static const char *const schema_sql =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
+    "PRAGMA cache_size=-131072;"
     "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, price REAL, cum_avg_price REAL, currency TEXT, exchange TEXT,"
     " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER,"
@@ -36,6 +37,10 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS tp_state (symbol TEXT PRIMARY KEY, state BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS tp_checkpoint (key TEXT PRIMARY KEY, pos INTEGER NOT NULL,"
     " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);";
+
+const char *tp_store_sqlite_schema(void) {
+    return schema_sql;
+}
 
 enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGIN, S_COMMIT,
        S_ROLLBACK, NSTMT };

@@ -120,6 +120,10 @@ int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
 void tp_store_free(struct tp_store *st);
 
 /* Per-store constructors used by tp_store_open(). */
+/* The pragmas and CREATE statements the SQLite store runs on open (for the
+ * benchmark floor, which must insert into exactly the same table). */
+const char *tp_store_sqlite_schema(void);
+
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);

@@ -72,9 +72,19 @@ static inline const char *read_varint(const uint8_t **pp, const uint8_t *end,
         return NULL;
     }
     uint64_t x = 0;
-    for (int i = 0; i < 10; i++) {
-        if (p + i >= end)
-            return "truncated varint";
+    if (end - p >= 10) { /* no bounds check per byte */
+        for (int i = 0; i < 10; i++) {
+            uint64_t b = p[i];
+            x |= (b & 0x7f) << (7 * i);
+            if (!(b & 0x80)) {
+                *v = x;
+                *pp = p + i + 1;
+                return NULL;
+            }
+        }
+        return "varint too long";
+    }
+    for (int i = 0; p + i < end; i++) { /* fewer than 10 bytes left */
         uint64_t b = p[i];
         x |= (b & 0x7f) << (7 * i);
         if (!(b & 0x80)) {
@@ -83,7 +93,7 @@ static inline const char *read_varint(const uint8_t **pp, const uint8_t *end,
             return NULL;
         }
     }
-    return "varint too long";
+    return "truncated varint";
 }
 
 /* Validates UTF-8 (no overlongs, surrogates or code points past U+10FFFF),
@@ -217,6 +227,23 @@ static const char *read_field(const uint8_t **pp, const uint8_t *base,
     }
 }
 
+/* The rare cases of a field key: field 0, wire types 3/4/6/7, a known
+ * field with another wire type, unknown fields (skipped). Returns NULL to
+ * go on or a reason. */
+static const char *odd_key(const uint8_t **pp, const uint8_t *end, uint64_t key) {
+    uint64_t f = key >> 3;
+    int wt = (int)(key & 7);
+    if (f == 0)
+        return "field number 0";
+    if (f > 536870911u)
+        return "bad field number";
+    if (wt == 3 || wt == 4 || wt == 6 || wt == 7)
+        return "bad wire type";
+    if (f <= TP_QUOTE_NFIELDS)
+        return "wrong wire type";
+    return skip_value(pp, end, wt);
+}
+
 int tp_decode_pricing(const uint8_t *buf, size_t len, struct tp_quote *q,
                       const char **reason) {
     memset(q, 0, sizeof *q);
@@ -226,37 +253,22 @@ int tp_decode_pricing(const uint8_t *buf, size_t len, struct tp_quote *q,
     }
     const uint8_t *p = buf, *end = buf + len;
     const char *err = NULL;
+    uint64_t present = 0;
     while (p < end) {
         uint64_t key;
         if ((err = read_varint(&p, end, &key)))
             break;
         uint64_t f = key >> 3;
-        int wt = (int)(key & 7);
-        if (f == 0) {
-            err = "field number 0";
-            break;
-        }
-        if (f > 536870911u) {
-            err = "bad field number";
-            break;
-        }
-        if (wt == 3 || wt == 4 || wt == 6 || wt == 7) {
-            err = "bad wire type";
-            break;
-        }
-        if (f > TP_QUOTE_NFIELDS) {
-            if ((err = skip_value(&p, end, wt)))
+        /* Hot path: a known field with its own wire type. */
+        if (f - 1 < TP_QUOTE_NFIELDS && kind_wire[field_kind[f]] == (key & 7)) {
+            if ((err = read_field(&p, buf, end, (int)f, q)))
                 break;
-            continue;
-        }
-        if (kind_wire[field_kind[f]] != wt) {
-            err = "wrong wire type";
+            present |= 1ull << (f - 1);
+        } else if ((err = odd_key(&p, end, key))) {
             break;
         }
-        if ((err = read_field(&p, buf, end, (int)f, q)))
-            break;
-        q->present |= 1ull << (f - 1);
     }
+    q->present = present;
     if (err) {
         *reason = err;
         return TP_DECODE_REJECT;
@@ -267,35 +279,32 @@ int tp_decode_pricing(const uint8_t *buf, size_t len, struct tp_quote *q,
 
 /* ---- base64 ------------------------------------------------------------ */
 
-/* 0..63 for alphabet characters, 64 for '=', 0xff for everything else. */
-static const uint8_t b64_val[256] = {
-    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,
-    ['G'] = 6,  ['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11,
-    ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17,
-    ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
-    ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29,
-    ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35,
-    ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
-    ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
-    ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53,
-    ['2'] = 54, ['3'] = 55, ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59,
-    ['8'] = 60, ['9'] = 61, ['+'] = 62, ['/'] = 63, ['='] = 64,
-};
+/* Decoding tables, one per position in a quartet: the 6-bit value of an
+ * alphabet byte pre-shifted into place, or B64_BAD for every other byte
+ * ('=' included). One OR of four lookups gives the 24 bits of a quartet and,
+ * in bit 24 and above, whether any byte was bad. Built by the preprocessor
+ * so they are read-only data. */
+#define B64_BAD 0xff000000u
+#define B64V(c)                                                                \
+    ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                    \
+     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                               \
+     : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                               \
+     : (c) == '+'               ? 62                                           \
+     : (c) == '/'               ? 63                                           \
+                                : -1)
+#define B64T1(c, sh) (B64V(c) < 0 ? B64_BAD : (uint32_t)B64V(c) << (sh))
+#define B64T4(c, sh) B64T1(c, sh), B64T1((c) + 1, sh), B64T1((c) + 2, sh), B64T1((c) + 3, sh)
+#define B64T16(c, sh) B64T4(c, sh), B64T4((c) + 4, sh), B64T4((c) + 8, sh), B64T4((c) + 12, sh)
+#define B64T64(c, sh) B64T16(c, sh), B64T16((c) + 16, sh), B64T16((c) + 32, sh), B64T16((c) + 48, sh)
+#define B64T256(sh) B64T64(0, sh), B64T64(64, sh), B64T64(128, sh), B64T64(192, sh)
+static const uint32_t b64_d0[256] = {B64T256(18)};
+static const uint32_t b64_d1[256] = {B64T256(12)};
+static const uint32_t b64_d2[256] = {B64T256(6)};
+static const uint32_t b64_d3[256] = {B64T256(0)};
 
-/* The table above leaves 0 for non-alphabet bytes, which collides with 'A';
- * this marks which bytes are really in the alphabet (or '='). */
-static const uint8_t b64_ok[256] = {
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
-    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1,
-    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
-    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1,
-    ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
-    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1,
-    ['/'] = 1,
-};
+static inline uint32_t b64_quad(const uint8_t *t) {
+    return b64_d0[t[0]] | b64_d1[t[1]] | b64_d2[t[2]] | b64_d3[t[3]];
+}
 
 long tp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap) {
     if (len % 4)
@@ -310,11 +319,9 @@ long tp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap) 
     size_t full = pad ? len - 4 : len;  /* quartets without padding */
     uint8_t *o = out;
     for (size_t i = 0; i < full; i += 4) {
-        uint8_t a = s[i], b = s[i + 1], c = s[i + 2], d = s[i + 3];
-        if (!(b64_ok[a] & b64_ok[b] & b64_ok[c] & b64_ok[d]))
+        uint32_t w = b64_quad(s + i);
+        if (w & B64_BAD)
             return -1;
-        uint32_t w = (uint32_t)b64_val[a] << 18 | (uint32_t)b64_val[b] << 12 |
-                     (uint32_t)b64_val[c] << 6 | b64_val[d];
         o[0] = (uint8_t)(w >> 16);
         o[1] = (uint8_t)(w >> 8);
         o[2] = (uint8_t)w;
@@ -322,10 +329,9 @@ long tp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap) 
     }
     if (pad) {
         const uint8_t *t = s + len - 4;
-        if (!b64_ok[t[0]] || !b64_ok[t[1]] || (pad == 1 && !b64_ok[t[2]]))
+        uint32_t w = b64_d0[t[0]] | b64_d1[t[1]] | (pad == 1 ? b64_d2[t[2]] : 0);
+        if (w & B64_BAD)
             return -1;
-        uint32_t w = (uint32_t)b64_val[t[0]] << 18 | (uint32_t)b64_val[t[1]] << 12 |
-                     (pad == 1 ? (uint32_t)b64_val[t[2]] << 6 : 0);
         *o++ = (uint8_t)(w >> 16);
         if (pad == 1)
             *o++ = (uint8_t)(w >> 8);
@@ -371,23 +377,26 @@ struct envelope {
     size_t msg_len;
 };
 
-/* Reads a JSON string with no escapes or control characters at *pp (which
- * points at the opening quote). Returns 0, or -1 when the string is not of
- * that simple kind (the caller then falls back to jansson). */
+/* Reads a JSON string with no escapes at *pp (which points at the opening
+ * quote). Returns 0, or -1 when the string has escapes or no end (the caller
+ * then falls back to jansson). Control and non-ASCII bytes are the caller's
+ * concern. */
 static int simple_string(const char **pp, const char *end, const char **s, size_t *n) {
     const char *p = *pp + 1;
-    const char *start = p;
-    while (p < end && *p != '"') {
-        if (*p == '\\' || (unsigned char)*p < 0x20)
-            return -1;
-        p++;
-    }
-    if (p >= end)
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q || memchr(p, '\\', (size_t)(q - p)))
         return -1;
-    *s = start;
-    *n = (size_t)(p - start);
-    *pp = p + 1;
+    *s = p;
+    *n = (size_t)(q - p);
+    *pp = q + 1;
     return 0;
+}
+
+static int printable_ascii(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    return 1;
 }
 
 static const char *skip_ws(const char *p, const char *end) {
@@ -397,9 +406,11 @@ static const char *skip_ws(const char *p, const char *end) {
 }
 
 /* The fast path: an object of exactly the members "type" and "message"
- * (either order) whose values are escape-free ASCII strings. On such input
- * jansson would return the same strings, so answering here is equivalent.
- * Anything else (escapes, non-ASCII bytes that jansson would check as UTF-8,
+ * (either order) whose values are strings without escapes, the type in
+ * printable ASCII. On such input jansson would return the same type string;
+ * the message is only trusted by the caller if it decodes as base64 (which
+ * admits only alphabet bytes, so jansson would have returned it unchanged),
+ * else the caller asks jansson for the exact verdict. Anything else (escapes,
  * other members, duplicates) returns -1 and goes to jansson. */
 static int envelope_fast(const char *p, const char *end, struct envelope *e) {
     const char *type = NULL, *msg = NULL;
@@ -430,8 +441,7 @@ static int envelope_fast(const char *p, const char *end, struct envelope *e) {
             return -1;
         p = skip_ws(p + 1, end);
     }
-    if (p != end || !ascii_only((const uint8_t *)type, type_len) ||
-        !ascii_only((const uint8_t *)msg, msg_len))
+    if (p != end || !printable_ascii(type, type_len))
         return -1;
     e->is_pricing = type_len == 7 && memcmp(type, "pricing", 7) == 0;
     e->msg = msg;
@@ -517,14 +527,12 @@ int tp_decode_frame(const char *text, size_t len, uint8_t *payload,
     long n;
     if (text[0] == '{') {
         struct envelope e;
-        if (envelope_fast(text, end, &e) == 0) {
-            if (!e.is_pricing) {
-                *reason = "envelope type";
-                return TP_DECODE_SKIP;
-            }
-            if (base64_payload(e.msg, e.msg_len, payload, &n, reason))
-                return TP_DECODE_REJECT;
-        } else {
+        int fast = envelope_fast(text, end, &e) == 0;
+        if (fast && !e.is_pricing) {
+            *reason = "envelope type";
+            return TP_DECODE_SKIP;
+        }
+        if (!fast || (n = tp_base64_decode(e.msg, e.msg_len, payload, TP_PAYLOAD_MAX)) < 0) {
             int rc = envelope_jansson(text, len, payload, &n, reason);
             if (rc != TP_DECODE_OK)
                 return rc;

@@ -11,6 +11,7 @@
  * they are only escaped. Pure functions; any thread.
  */
 #include "tp_decode.h"
+#include "../core/tp_fmt.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -48,34 +49,8 @@ static size_t fmt_i64(int64_t v, char *buf) {
     return len;
 }
 
-/* Shortest round-trip decimal of a finite or non-finite double; buf holds
- * at least 32 bytes. Returns the length. */
 static size_t fmt_double(double v, char *buf) {
-    if (!isfinite(v)) {
-        memcpy(buf, "null", 4);
-        return 4;
-    }
-    if (v == 0) {
-        const char *z = signbit(v) ? "-0.0" : "0.0";
-        memcpy(buf, z, strlen(z));
-        return strlen(z);
-    }
-    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
-        size_t n = fmt_i64((int64_t)v, buf);
-        memcpy(buf + n, ".0", 2);
-        return n + 2;
-    }
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, 32, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    if (!strpbrk(buf, ".e")) {
-        memcpy(buf + n, ".0", 3);
-        n += 2;
-    }
-    return (size_t)n;
+    return (size_t)tp_fmt_double(buf, 32, v);
 }
 
 static void put_string(struct out *o, const uint8_t *s, size_t n) {

@@ -10,6 +10,10 @@
 #include "source_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +27,9 @@
 
 struct replay {
     struct tp_source base;
-    FILE *f;
-    int owns_file;
+    int fd;
+    int owns_fd;
+    int regular;              /* a regular file: reads never wait */
     char *buf;
     size_t cap, head, tail;   /* valid bytes are buf[head, tail) */
     int eof;
@@ -55,7 +60,7 @@ static int make_room(struct replay *r) {
 /* Returns the next line in [*start, *start + *len) without its newline, or
  * TP_EEOF. *consumed is the number of bytes the line occupied. */
 static int read_line(struct replay *r, char **start, size_t *len, size_t *consumed,
-                     char *errbuf, size_t errsize) {
+                     int timeout_ms, char *errbuf, size_t errsize) {
     size_t scan = r->head;
     for (;;) {
         char *nl = memchr(r->buf + scan, '\n', r->tail - scan);
@@ -79,24 +84,30 @@ static int read_line(struct replay *r, char **start, size_t *len, size_t *consum
             return tp_errf(errbuf, errsize, err, "replay: line %lld is longer than %d bytes",
                            (long long)r->lineno + 1, REPLAY_LINE_MAX);
         scan = r->head + scanned;
-        size_t n = fread(r->buf + r->tail, 1, r->cap - r->tail, r->f);
-        r->tail += n;
-        if (n == 0) {
-            if (ferror(r->f))
-                return tp_errf(errbuf, errsize, TP_EIO, "replay: read failed: %s", strerror(errno));
+        /* A pipe may stay quiet for long: wait at most timeout_ms so the
+         * reader can hand over what it has and look at its stop flag. */
+        struct pollfd pfd = {r->fd, POLLIN, 0};
+        if (!r->regular && poll(&pfd, 1, timeout_ms) == 0)
+            return TP_EAGAIN;
+        /* read(2), not fread: a pipe hands over what it has at once. */
+        ssize_t n = read(r->fd, r->buf + r->tail, r->cap - r->tail);
+        if (n < 0 && errno == EINTR)
+            return TP_EAGAIN;   /* a signal: let the caller look at its stop flag */
+        if (n < 0)
+            return tp_errf(errbuf, errsize, TP_EIO, "replay: read failed: %s", strerror(errno));
+        if (n == 0)
             r->eof = 1;
-        }
+        r->tail += (size_t)n;
     }
 }
 
 static int replay_next(struct tp_source *s, struct tp_raw *raw, int timeout_ms,
                        char *errbuf, size_t errsize) {
     struct replay *r = (struct replay *)s;
-    (void)timeout_ms;
     for (;;) {
         char *line = NULL;
         size_t len = 0, consumed = 0;
-        int err = read_line(r, &line, &len, &consumed, errbuf, errsize);
+        int err = read_line(r, &line, &len, &consumed, timeout_ms, errbuf, errsize);
         if (err)
             return err;
         r->head += consumed;
@@ -119,7 +130,7 @@ static int replay_next(struct tp_source *s, struct tp_raw *raw, int timeout_ms,
 
 static int replay_seek(struct tp_source *s, int64_t pos, int64_t line) {
     struct replay *r = (struct replay *)s;
-    if (fseeko(r->f, (off_t)pos, SEEK_SET) != 0)
+    if (lseek(r->fd, (off_t)pos, SEEK_SET) != (off_t)pos)
         return TP_EIO;
     r->head = r->tail = 0;
     r->eof = 0;
@@ -130,8 +141,8 @@ static int replay_seek(struct tp_source *s, int64_t pos, int64_t line) {
 
 static void replay_free(struct tp_source *s) {
     struct replay *r = (struct replay *)s;
-    if (r->owns_file && r->f)
-        fclose(r->f);
+    if (r->owns_fd && r->fd >= 0)
+        close(r->fd);
     free(r->buf);
     free(r);
 }
@@ -150,21 +161,24 @@ int tp_source_replay_open(struct tp_source **out, const char *path,
     r->buf = malloc(r->cap);
     if (!r->buf)
         goto nomem;
+    r->fd = -1;
     if (strcmp(path, "-") == 0) {
-        r->f = stdin;
+        r->fd = STDIN_FILENO;
     } else {
-        r->f = fopen(path, "rb");
-        if (!r->f) {
+        r->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (r->fd < 0) {
             int e = errno;
             replay_free(&r->base);
             return tp_errf(errbuf, errsize, TP_EINVAL, "--source replay:%s: cannot open: %s", path,
                            strerror(e));
         }
-        r->owns_file = 1;
+        r->owns_fd = 1;
         r->base.pos_key = realpath(path, NULL);
         if (!r->base.pos_key)
             goto nomem;
     }
+    struct stat sb;
+    r->regular = fstat(r->fd, &sb) == 0 && S_ISREG(sb.st_mode);
     *out = &r->base;
     return 0;
 nomem:

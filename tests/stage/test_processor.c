@@ -1,0 +1,312 @@
+/*
+ * test_processor.c - every DESIGN.md rule of the processor, checked on the
+ * real processor writing into a real SQLite store: duplicates, seq,
+ * cumulative average, bars with ties, lateness (at the exact boundary),
+ * volume increments and baseline resets, vwap NULL, absent fields NULL,
+ * empty bars, several intervals, latest, resume from saved state, the
+ * dead-letter file, and the jsonl store.
+ */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "process/tp_processor.h"
+#include "sink/tp_store.h"
+#include "source/tp_decode.h"
+#include "source/tp_encode.h"
+#include "tp_test.h"
+
+/* A tick to feed: fields set when the value is not the "absent" marker. */
+struct tk {
+    const char *sym;
+    double price;
+    int64_t time;
+    int64_t day_volume;   /* -1 = absent */
+    const char *currency; /* NULL = absent */
+};
+
+struct fx {
+    char dir[256];
+    char db[300], dl[300];
+    struct tp_store *st;
+    struct tp_processor *p;
+};
+
+static void fx_open(struct fx *f, const char *bars, int64_t lateness, int fresh) {
+    if (fresh) {
+        snprintf(f->dir, sizeof f->dir, "/tmp/tp_test_proc_XXXXXX");
+        REQUIRE(mkdtemp(f->dir) != NULL);
+        snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
+        snprintf(f->dl, sizeof f->dl, "%s/dl.jsonl", f->dir);
+    }
+    char err[256];
+    char spec[320];
+    snprintf(spec, sizeof spec, "sqlite:%s", f->db);
+    REQUIRE(tp_store_open(&f->st, spec, err, sizeof err) == 0);
+    struct tp_processor_opts o = {.lateness_ms = lateness, .deadletter_path = f->dl};
+    o.nbars = tp_parse_bars(bars, o.bar_ms, TP_MAX_BARS, err, sizeof err);
+    REQUIRE(o.nbars > 0);
+    REQUIRE(tp_processor_new(&f->p, f->st, &o, err, sizeof err) == 0);
+}
+
+static void fx_close(struct fx *f) {
+    tp_processor_free(f->p);
+    tp_store_free(f->st);
+    f->p = NULL;
+    f->st = NULL;
+}
+
+/* Encodes t as a real PricingData payload and applies it. */
+static void feed(struct fx *f, const struct tk *t) {
+    struct tp_quote q;
+    memset(&q, 0, sizeof q);
+    uint8_t strings[64];
+    size_t n = strlen(t->sym);
+    memcpy(strings, t->sym, n);
+    q.present |= 1u << (TP_F_ID - 1);
+    q.v[TP_F_ID].sv = (tp_sv){0, (uint16_t)n};
+    q.present |= 1u << (TP_F_PRICE - 1);
+    q.v[TP_F_PRICE].f32 = (float)t->price;
+    q.present |= 1u << (TP_F_TIME - 1);
+    q.v[TP_F_TIME].i64 = t->time;
+    if (t->day_volume >= 0) {
+        q.present |= 1u << (TP_F_DAY_VOLUME - 1);
+        q.v[TP_F_DAY_VOLUME].i64 = t->day_volume;
+    }
+    if (t->currency) {
+        size_t c = strlen(t->currency);
+        memcpy(strings + n, t->currency, c);
+        q.present |= 1u << (TP_F_CURRENCY - 1);
+        q.v[TP_F_CURRENCY].sv = (tp_sv){(uint16_t)n, (uint16_t)c};
+    }
+    uint8_t payload[256];
+    long len = tp_encode_pricing(&q, strings, payload, sizeof payload);
+    REQUIRE(len > 0);
+    /* Round-trip through the decoder, as the pipeline does. */
+    struct tp_quote dq;
+    const char *reason = NULL;
+    REQUIRE(tp_decode_pricing(payload, (size_t)len, &dq, &reason) == TP_DECODE_OK);
+    struct tp_item it = {.kind = TP_ITEM_TICK, .q = &dq, .payload = payload,
+                         .payload_len = (size_t)len, .pos_slot = -1};
+    REQUIRE(tp_processor_apply(f->p, &it) == 0);
+}
+
+static sqlite3 *db_of(struct fx *f) {
+    sqlite3 *db;
+    REQUIRE(sqlite3_open(f->db, &db) == SQLITE_OK);
+    return db;
+}
+
+/* Runs a query that returns one row of one value, as text ("NULL" for NULL). */
+static const char *q1(sqlite3 *db, const char *sql) {
+    static char buf[256];
+    sqlite3_stmt *st;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        snprintf(buf, sizeof buf, "<no row>");
+    else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        snprintf(buf, sizeof buf, "NULL");
+    else if (sqlite3_column_type(st, 0) == SQLITE_FLOAT)
+        snprintf(buf, sizeof buf, "%.17g", sqlite3_column_double(st, 0));
+    else
+        snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return buf;
+}
+
+#define CHECK_Q(db, sql, want)                                                         \
+    do {                                                                               \
+        const char *got_ = q1((db), (sql));                                            \
+        CHECKF(strcmp(got_, (want)) == 0, "%s -> %s, want %s", (sql), got_, (want)); \
+    } while (0)
+
+static void test_dups_seq_avg(void) {
+    struct fx f;
+    fx_open(&f, "1m", 10000, 1);
+    struct tk a = {"AAA", 10, 1000, -1, "USD"}, b = {"AAA", 20, 2000, -1, NULL};
+    feed(&f, &a);
+    feed(&f, &a);   /* duplicate of the last applied */
+    feed(&f, &b);
+    feed(&f, &a);   /* equal to an earlier frame, not the last applied: applied */
+    feed(&f, &a);   /* duplicate again */
+    REQUIRE(tp_processor_finish(f.p) == 0);
+    struct tp_processor_stats s;
+    tp_processor_stats(f.p, &s);
+    CHECK(s.frames == 5 && s.applied == 3 && s.duplicates == 2);
+    sqlite3 *db = db_of(&f);
+    CHECK_Q(db, "SELECT group_concat(seq) FROM (SELECT seq FROM ticks ORDER BY seq)", "1,2,3");
+    CHECK_Q(db, "SELECT cum_avg_price FROM ticks WHERE seq=2", "15");
+    CHECK_Q(db, "SELECT cum_avg_price FROM ticks WHERE seq=3", "13.333333333333334");
+    CHECK_Q(db, "SELECT currency FROM ticks WHERE seq=2", "NULL");      /* absent is NULL */
+    CHECK_Q(db, "SELECT currency FROM ticks WHERE seq=1", "USD");
+    CHECK_Q(db, "SELECT day_volume FROM ticks WHERE seq=1", "NULL");
+    CHECK_Q(db, "SELECT count FROM latest WHERE symbol='AAA'", "3");
+    CHECK_Q(db, "SELECT cum_avg_price FROM latest WHERE symbol='AAA'", "13.333333333333334");
+    /* latest: largest time, latest arrival on ties (seq 3 has time 1000 < 2000) */
+    CHECK_Q(db, "SELECT time || ' ' || price FROM latest", "2000 20.0");
+    sqlite3_close(db);
+    fx_close(&f);
+}
+
+static void test_bars_ties_volume(void) {
+    struct fx f;
+    fx_open(&f, "1m,5m", 10000, 1);
+    struct tk t[] = {
+        {"V", 5, 60000, 100, NULL},   /* first: baseline only, inc 0 */
+        {"V", 7, 61000, 110, NULL},   /* inc 10 */
+        {"V", 6, 61000, 130, NULL},   /* tie on time: close = latest arrival; inc 20 */
+        {"V", 4, 60000, 120, NULL},   /* tie with the open time: open stays the first; drop: inc 0, baseline 120 */
+        {"V", 9, 62000, 125, NULL},   /* inc 5 */
+        {"V", 8, 63000, -1, NULL},    /* no dayVolume: no inc */
+        {"V", 3, 185000, 125, NULL},  /* bar 3m..4m; inc 0 (equal) */
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        feed(&f, &t[i]);
+    REQUIRE(tp_processor_finish(f.p) == 0);
+    sqlite3 *db = db_of(&f);
+    CHECK_Q(db,
+            "SELECT open||' '||high||' '||low||' '||close||' '||volume||' '||count FROM bars "
+            "WHERE symbol='V' AND interval='1m' AND start=60000",
+            "5.0 9.0 4.0 8.0 35 6");
+    CHECK_Q(db, "SELECT vwap FROM bars WHERE interval='1m' AND start=60000",
+            "6.7142857142857144"); /* (7*10 + 6*20 + 9*5) / 35 */
+    CHECK_Q(db, "SELECT vwap FROM bars WHERE interval='1m' AND start=180000", "NULL");
+    CHECK_Q(db, "SELECT volume FROM bars WHERE interval='1m' AND start=180000", "0");
+    CHECK_Q(db, "SELECT count(*) FROM bars WHERE interval='1m'", "2"); /* no empty bars */
+    CHECK_Q(db, "SELECT open||' '||close||' '||count||' '||volume FROM bars WHERE interval='5m'",
+            "5.0 3.0 7 35");
+    sqlite3_close(db);
+    fx_close(&f);
+}
+
+static void test_lateness(void) {
+    struct fx f;
+    fx_open(&f, "1m", 10000, 1);
+    struct tk t[] = {
+        {"L", 1, 0, 1000, NULL},
+        {"L", 2, 69999, 1010, NULL},  /* max 69999 < 0+60000+10000: bar 0 still open */
+        {"L", 3, 30000, 1030, NULL},  /* not late: inc 20 into bar 0 */
+        {"L", 4, 70000, 1040, NULL},  /* max reaches 70000: bar 0 now closed */
+        {"L", 5, 59999, 5000, NULL},  /* late: stored, averaged, no bar, no baseline */
+        {"L", 6, 71000, 1050, NULL},  /* inc 10 from 1040 (the late 5000 was ignored) */
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        feed(&f, &t[i]);
+    REQUIRE(tp_processor_finish(f.p) == 0);
+    struct tp_processor_stats s;
+    tp_processor_stats(f.p, &s);
+    CHECK(s.late == 1 && s.applied == 6);
+    sqlite3 *db = db_of(&f);
+    CHECK_Q(db, "SELECT close||' '||count||' '||volume FROM bars WHERE start=0", "3.0 2 20");
+    CHECK_Q(db, "SELECT open||' '||count||' '||volume FROM bars WHERE start=60000",
+            "2.0 3 30");
+    CHECK_Q(db, "SELECT count(*) FROM ticks", "6");
+    CHECK_Q(db, "SELECT cum_avg_price FROM ticks WHERE seq=5", "3");
+    CHECK_Q(db, "SELECT cum_avg_price FROM latest", "3.5");
+    CHECK_Q(db, "SELECT time FROM latest", "71000");
+    sqlite3_close(db);
+    fx_close(&f);
+}
+
+/* Feeding in two processor lifetimes over one store equals one lifetime. */
+static void test_resume_equals_one_run(void) {
+    struct tk t[40];
+    for (int i = 0; i < 40; i++)
+        t[i] = (struct tk){i % 2 ? "R1" : "R2", 100 + (i * 7) % 13, 1000LL * (i * 5 - (i % 3) * 17),
+                           i % 5 ? 1000 + i * 3 - (i == 20) * 500 : -1, "USD"};
+    struct fx a, b;
+    fx_open(&a, "1s,1m", 10000, 1);
+    for (int i = 0; i < 40; i++)
+        feed(&a, &t[i]);
+    REQUIRE(tp_processor_finish(a.p) == 0);
+    fx_close(&a);
+    fx_open(&b, "1s,1m", 10000, 1);
+    for (int i = 0; i < 17; i++)
+        feed(&b, &t[i]);
+    REQUIRE(tp_processor_commit(b.p) == 0);
+    fx_close(&b);
+    fx_open(&b, "1s,1m", 10000, 0);
+    for (int i = 17; i < 40; i++)
+        feed(&b, &t[i]);
+    REQUIRE(tp_processor_finish(b.p) == 0);
+    fx_close(&b);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "for t in ticks bars latest; do sqlite3 %s \"SELECT * FROM $t ORDER BY 1,2,3\"; done > %s/a.txt; "
+             "for t in ticks bars latest; do sqlite3 %s \"SELECT * FROM $t ORDER BY 1,2,3\"; done > %s/b.txt; "
+             "test -s %s/a.txt && cmp -s %s/a.txt %s/b.txt",
+             a.db, a.dir, b.db, a.dir, a.dir, a.dir, a.dir);
+    CHECKF(system(cmd) == 0, "tables differ after resume: %s", cmd);
+}
+
+static void test_dead_letter_and_skip(void) {
+    struct fx f;
+    fx_open(&f, "1m", 10000, 1);
+    struct tp_item rej = {.kind = TP_ITEM_REJECT, .reason = "bad base64", .raw = "@@\"x",
+                          .raw_len = 4, .pos_slot = -1, .line = 7};
+    struct tp_item skip = {.kind = TP_ITEM_SKIP, .reason = "heartbeat", .pos_slot = -1};
+    REQUIRE(tp_processor_apply(f.p, &rej) == 0);
+    REQUIRE(tp_processor_apply(f.p, &skip) == 0);
+    REQUIRE(tp_processor_finish(f.p) == 0);
+    struct tp_processor_stats s;
+    tp_processor_stats(f.p, &s);
+    CHECK(s.frames == 2 && s.rejected == 1 && s.skipped == 1 && s.applied == 0);
+    fx_close(&f);
+    FILE *dl = fopen(f.dl, "r");
+    REQUIRE(dl);
+    char line[512] = "";
+    CHECK(fgets(line, sizeof line, dl) != NULL);
+    fclose(dl);
+    CHECKF(strcmp(line, "{\"reason\":\"bad base64\",\"source\":\"-\",\"line\":7,\"raw\":\"@@\\\"x\"}\n") == 0,
+           "dead-letter line: %s", line);
+}
+
+static void test_jsonl(void) {
+    char path[] = "/tmp/tp_test_jsonl_XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    char spec[64], err[256];
+    snprintf(spec, sizeof spec, "jsonl:%s", path);
+    struct tp_store *st;
+    REQUIRE(tp_store_open(&st, spec, err, sizeof err) == 0);
+    CHECK(st->has_state == 0);
+    struct tp_processor *p;
+    struct tp_processor_opts o = {.lateness_ms = 0};
+    REQUIRE(tp_processor_new(&p, st, &o, err, sizeof err) == 0);
+    struct fx f = {.st = st, .p = p};
+    struct tk a = {"J", 1.5, 1000, 10, "USD"}, b = {"J", 2.5, 61000, 30, NULL};
+    feed(&f, &a);
+    feed(&f, &b);   /* closes bar 0 (lateness 0) */
+    REQUIRE(tp_processor_finish(p) == 0);
+    tp_processor_free(p);
+    tp_store_free(st);
+    FILE *in = fopen(path, "r");
+    REQUIRE(in);
+    char lines[4][512] = {{0}};
+    int n = 0;
+    while (n < 4 && fgets(lines[n], sizeof lines[n], in))
+        n++;
+    fclose(in);
+    unlink(path);
+    CHECKF(n == 4, "%d lines", n);
+    CHECKF(strcmp(lines[0], "{\"kind\":\"tick\",\"id\":\"J\",\"price\":1.5,\"time\":1000,\"currency\":\"USD\","
+                            "\"dayVolume\":10,\"seq\":1,\"cumAvgPrice\":1.5}\n") == 0, "%s", lines[0]);
+    CHECKF(strstr(lines[2], "\"kind\":\"bar\",\"symbol\":\"J\",\"interval\":\"1m\",\"start\":0,"
+                            "\"open\":1.5,\"high\":1.5,\"low\":1.5,\"close\":1.5,\"volume\":0,"
+                            "\"vwap\":null,\"count\":1}") != NULL, "%s", lines[2]);
+    CHECKF(strstr(lines[3], "\"start\":60000") != NULL, "%s", lines[3]);
+}
+
+int main(void) {
+    test_dups_seq_avg();
+    test_bars_ties_volume();
+    test_lateness();
+    test_resume_equals_one_run();
+    test_dead_letter_and_skip();
+    test_jsonl();
+    return TP_TEST_DONE();
+}

@@ -138,10 +138,18 @@ def bench_latency(wd, commit):
         lat = sorted((seen[k] - sent[k]) * 1000 for k in sent)
         return lat[len(lat) // 2], lat[int(len(lat) * 0.99)], n
     finally:
+        # ingest ends at stdin EOF (flushing); process on SIGTERM.
+        if ing:
+            ing.stdin.close()
         for p in (ing, proc):
             if p and p.poll() is None:
-                p.terminate()
-                p.wait()
+                if p is proc:
+                    p.terminate()
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
         mock.stop()
 
 

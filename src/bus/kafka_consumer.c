@@ -45,6 +45,7 @@ struct tp_kafka_consumer {
     int fatal;                    /* a hook or librdkafka failed for good */
     char why[512];
     int closed;
+    int close_timed_out;          /* destroy must not try to close again */
 };
 
 static const char *const consumer_defaults[] = {
@@ -314,12 +315,34 @@ int tp_kafka_consumer_lag(struct tp_kafka_consumer *c, struct tp_kafka_lag *out,
     return n;
 }
 
+/* How long leaving the group may take before we stop waiting for an
+ * unreachable coordinator. Our own checkpoint is committed before closing,
+ * so giving up here loses nothing. */
+#define CLOSE_DEADLINE_MS 10000
+
 void tp_kafka_consumer_close(struct tp_kafka_consumer *c) {
     if (!c || c->closed || !c->rk)
         return;
     release_held(c);
     c->closed = 1;
-    rd_kafka_consumer_close(c->rk);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *err = rd_kafka_consumer_close_queue(c->rk, q);
+    if (err) {
+        tp_warn("process", "leaving the group failed: %s", rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+    } else {
+        /* Serve the queue (the revoking hook runs from here) until closed. */
+        for (int waited = 0; !rd_kafka_consumer_closed(c->rk); waited += 100) {
+            if (waited >= CLOSE_DEADLINE_MS) {
+                tp_warn("process", "the group coordinator did not answer within %d ms; "
+                        "leaving without it", CLOSE_DEADLINE_MS);
+                c->close_timed_out = 1;
+                break;
+            }
+            rd_kafka_queue_poll_callback(q, 100);
+        }
+    }
+    rd_kafka_queue_destroy(q);
 }
 
 void tp_kafka_consumer_free(struct tp_kafka_consumer *c) {
@@ -328,7 +351,7 @@ void tp_kafka_consumer_free(struct tp_kafka_consumer *c) {
     tp_kafka_consumer_close(c);
     release_held(c);
     if (c->rk)
-        rd_kafka_destroy(c->rk);
+        rd_kafka_destroy_flags(c->rk, c->close_timed_out ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     free(c->parts);
     free(c->topic);
     free(c);

@@ -53,6 +53,7 @@ static const char *const consumer_defaults[] = {
     "enable.auto.offset.store=false",
     "enable.auto.commit=true",
     "auto.offset.reset=earliest",
+    "fetch.wait.max.ms=100",         /* latency: do not let the broker hold fetches 500 ms */
     "log.connection.close=false",
 };
 

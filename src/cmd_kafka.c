@@ -1,5 +1,563 @@
-/* cmd_kafka.c - placeholder until the Kafka roles land. */
+/*
+ * cmd_kafka.c - the Kafka roles: `tickpipe ingest` (source -> topic) and
+ * `tickpipe process` (topic -> processor -> store).
+ *
+ * ingest validates every frame with the decoder, then produces the raw
+ * PricingData bytes keyed by symbol (one symbol stays in one partition, in
+ * order). Heartbeats are skipped and counted; rejected frames go to the
+ * dead-letter file and optionally a dead-letter topic. At the end every
+ * queued message is flushed, or the number left undelivered is reported.
+ *
+ * process is one consumer-group member. Each assigned partition is a
+ * positioned input of the processor, keyed "kafka:<topic>:<partition>",
+ * whose checkpoint (the next offset) is committed in the store atomically
+ * with the outputs; the consumer resumes there, whatever Kafka's committed
+ * offsets say. Before partitions are revoked the processor commits and
+ * forgets its in-memory state, so the next owner reloads it from the store.
+ * When the group took partitions away already (lost), uncommitted work is
+ * discarded by rebuilding the processor from the store instead.
+ *
+ * Threads: both commands run on the main thread only; librdkafka's
+ * callbacks reach us on this thread. SIGINT/SIGTERM (main.c's stop flag)
+ * end the loop cleanly: flush, commit, leave the group.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/tp_kafka.h"
+#include "core/tp_error.h"
+#include "core/tp_log.h"
+#include "core/tp_opts.h"
+#include "core/tp_quote.h"
+#include "process/tp_processor.h"
+#include "sink/tp_store.h"
+#include "source/tp_decode.h"
+#include "source/tp_source.h"
 #include "tp_cmd.h"
-int tp_cmd_ingest(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "tickpipe ingest: not built yet\n"); return 1; }
-int tp_cmd_process(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "tickpipe process: not built yet\n"); return 1; }
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Applies --log-level; 0 or 2 after a usage message. */
+static int set_log_level(const char *cmd, const char *level) {
+    int lvl = tp_log_level_parse(level);
+    if (lvl < 0) {
+        fprintf(stderr, "tickpipe %s: --log-level %s: expected error, warn, info or debug\n", cmd,
+                level);
+        return 2;
+    }
+    tp_log_level = lvl;
+    return 0;
+}
+
+/* ---- ingest ------------------------------------------------------------ */
+
+struct ingest_stats {
+    int64_t frames, produced, rejected, skipped, dlq;
+};
+
+struct ingest {
+    const char *source, *brokers, *topic, *dlq_topic, *deadletter, *symbols, *log_level;
+    struct tp_strlist conf;
+    int64_t timeout_ms, flush_ms;
+    struct tp_kafka_producer *p;
+    struct tp_source *src;
+    FILE *dead;
+    struct ingest_stats st;
+    uint8_t payload[TP_PAYLOAD_MAX];
+    char errbuf[512];
+};
+
+/* Appends s as a JSON string (quoted, escaped) to f. */
+static void json_string(FILE *f, const char *s, size_t len) {
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch == '\t')
+            fputs("\\t", f);
+        else if (ch == '\r')
+            fputs("\\r", f);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static int ingest_reject(struct ingest *in, const struct tp_raw *r, const char *reason) {
+    const char *key = tp_source_position_key(in->src);
+    in->st.rejected++;
+    if (in->dead) {
+        fputs("{\"reason\":", in->dead);
+        json_string(in->dead, reason, strlen(reason));
+        fputs(",\"source\":", in->dead);
+        json_string(in->dead, key ? key : in->source, strlen(key ? key : in->source));
+        fprintf(in->dead, ",\"line\":%lld,\"raw\":", (long long)r->lineno);
+        json_string(in->dead, r->line, r->len);
+        fputs("}\n", in->dead);
+        fflush(in->dead);
+    }
+    if (!in->dlq_topic)
+        return 0;
+    char pos[64];
+    snprintf(pos, sizeof pos, "%lld", (long long)r->lineno);
+    in->st.dlq++;
+    return tp_kafka_produce(in->p, in->dlq_topic, pos, strlen(pos), r->line, r->len, "reason",
+                            reason, in->errbuf, sizeof in->errbuf);
+}
+
+/* Decodes one frame and produces it (or dead-letters it). 0 or fatal. */
+static int ingest_frame(struct ingest *in, const struct tp_raw *r) {
+    const char *frame, *reason = "";
+    size_t frame_len, plen = 0;
+    struct tp_quote q;
+    in->st.frames++;
+    tp_decode_split_recv_time(r->line, r->len, &frame, &frame_len);
+    int d = tp_decode_frame(frame, frame_len, in->payload, &plen, &q, &reason);
+    if (d == TP_DECODE_SKIP) {
+        in->st.skipped++;
+        return 0;
+    }
+    if (d != TP_DECODE_OK)
+        return ingest_reject(in, r, reason);
+    tp_sv id = q.v[TP_F_ID].sv;
+    in->st.produced++;
+    return tp_kafka_produce(in->p, in->topic, in->payload + id.off, id.len, in->payload, plen,
+                            NULL, NULL, in->errbuf, sizeof in->errbuf);
+}
+
+/* Reads the source to its end (or a stop signal). 0 or a fatal code. */
+static int ingest_loop(struct ingest *in) {
+    struct tp_raw r;
+    while (!*tp_stop_flag()) {
+        int rc = tp_source_next(in->src, &r, 200, in->errbuf, sizeof in->errbuf);
+        if (rc == TP_EEOF)
+            return 0;
+        if (rc == TP_EAGAIN)
+            rc = tp_kafka_producer_poll(in->p, 0, in->errbuf, sizeof in->errbuf);
+        else if (rc == 0 && r.len > 0 && r.line[0] != '#')
+            rc = ingest_frame(in, &r);
+        if (rc == 0)
+            rc = tp_kafka_producer_poll(in->p, 0, in->errbuf, sizeof in->errbuf);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int ingest_open(struct ingest *in) {
+    int rc = tp_kafka_producer_new(&in->p, in->brokers, in->conf.v, in->conf.n, in->errbuf,
+                                   sizeof in->errbuf);
+    if (rc < 0)
+        return rc == TP_EINVAL ? 2 : 1;
+    if (in->deadletter && !(in->dead = fopen(in->deadletter, "a"))) {
+        snprintf(in->errbuf, sizeof in->errbuf, "--deadletter %s: %s", in->deadletter,
+                 strerror(errno));
+        return 1;
+    }
+    rc = tp_kafka_producer_check(in->p, in->topic, (int)in->timeout_ms, in->errbuf,
+                                 sizeof in->errbuf);
+    if (rc == 0 && in->dlq_topic)
+        rc = tp_kafka_producer_check(in->p, in->dlq_topic, (int)in->timeout_ms, in->errbuf,
+                                     sizeof in->errbuf);
+    if (rc < 0)
+        return 1;
+    struct tp_source_opts so = {.symbols = in->symbols, .stop = tp_stop_flag()};
+    rc = tp_source_open(&in->src, in->source, &so, in->errbuf, sizeof in->errbuf);
+    if (rc < 0)
+        return rc == TP_EINVAL ? 2 : 1;
+    return 0;
+}
+
+static int ingest_finish(struct ingest *in, int status) {
+    int64_t undelivered = 0;
+    char ferr[512] = "";
+    int rc = tp_kafka_producer_flush(in->p, (int)in->flush_ms, &undelivered, ferr, sizeof ferr);
+    struct tp_kafka_producer_stats ps;
+    tp_kafka_producer_stats(in->p, &ps);
+    fprintf(stderr,
+            "tickpipe: done frames=%lld produced=%lld rejected=%lld skipped=%lld "
+            "delivered=%lld undelivered=%lld\n",
+            (long long)in->st.frames, (long long)in->st.produced, (long long)in->st.rejected,
+            (long long)in->st.skipped, (long long)ps.delivered, (long long)undelivered);
+    if (rc < 0) {
+        fprintf(stderr, "tickpipe ingest: %s\n", ferr);
+        status = 1;
+    }
+    return status;
+}
+
+int tp_cmd_ingest(int argc, char **argv) {
+    struct ingest *in = calloc(1, sizeof *in);
+    if (!in)
+        return 1;
+    in->topic = "ticks";
+    const struct tp_opt table[] = {
+        {"source", TP_OPT_STR, &in->source, NULL, "SRC", "where frames come from (yahoo, yahoo:URL, replay:PATH, sim)", 0, 0},
+        {"kafka", TP_OPT_STR, &in->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
+        {"topic", TP_OPT_STR, &in->topic, "ticks", "T", "topic to produce to", 0, 0},
+        {"kafka-conf", TP_OPT_LIST, &in->conf, NULL, "K=V", "librdkafka property (SASL, SSL, timeouts...)", 0, 0},
+        {"dlq-topic", TP_OPT_STR, &in->dlq_topic, NULL, "T", "also produce rejected frames to this topic", 0, 0},
+        {"deadletter", TP_OPT_STR, &in->deadletter, NULL, "PATH", "append rejected frames as JSON lines", 0, 0},
+        {"symbols", TP_OPT_STR, &in->symbols, NULL, "LIST", "symbols to subscribe to (live sources)", 0, 0},
+        {"timeout", TP_OPT_DUR, &in->timeout_ms, "10s", NULL, "how long to wait for the brokers at startup", 1, 3600000},
+        {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
+        {"log-level", TP_OPT_STR, &in->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+    int status = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
+                               "Reads frames, validates them and produces the PricingData bytes "
+                               "to a Kafka topic, keyed by symbol.",
+                               table, argc, argv, NULL, 0, NULL);
+    if (!status)
+        status = set_log_level("ingest", in->log_level);
+    if (status) {
+        free(in);
+        return status == 1 ? 0 : 2;
+    }
+    if (!in->source || !in->brokers) {
+        fprintf(stderr, "tickpipe ingest: %s is required (see tickpipe ingest --help)\n",
+                in->source ? "--kafka" : "--source");
+        free(in);
+        return 2;
+    }
+    status = ingest_open(in);
+    if (status) {
+        fprintf(stderr, "tickpipe ingest: %s\n", in->errbuf);
+    } else {
+        int rc = ingest_loop(in);
+        if (rc < 0)
+            fprintf(stderr, "tickpipe ingest: %s\n", in->errbuf);
+        status = ingest_finish(in, rc < 0 ? 1 : 0);
+    }
+    tp_source_free(in->src);
+    tp_kafka_producer_free(in->p);
+    if (in->dead)
+        fclose(in->dead);
+    free(in);
+    return status;
+}
+
+/* ---- process ----------------------------------------------------------- */
+
+struct proc_part {
+    int slot;            /* processor position slot; -1 when not assigned */
+    int64_t next;        /* next offset to apply */
+    int64_t line;        /* messages consumed so far (checkpointed) */
+    int64_t stored;      /* next offset last handed to Kafka (advisory) */
+};
+
+struct proc {
+    const char *brokers, *topic, *group, *store_spec, *bars, *deadletter, *log_level;
+    struct tp_strlist conf;
+    int64_t lateness_ms, commit_ms, batch, lag_ms, grace_ms;
+    int exit_at_end;
+    int failed;          /* a fatal error: leave without committing anything */
+    struct tp_store *st;
+    struct tp_processor_opts po;
+    struct tp_processor *p;
+    struct tp_kafka_consumer *c;
+    struct proc_part parts[1024];
+    int64_t pending, last_commit, last_lag;
+    struct tp_processor_stats carried;   /* stats of processors rebuilt after a loss */
+    char raw[4 * ((TP_PAYLOAD_MAX + 2) / 3) + 1];
+    char errbuf[512];
+};
+
+static struct proc_part *proc_part(struct proc *pr, int32_t partition) {
+    if (partition < 0 || partition >= (int32_t)(sizeof pr->parts / sizeof *pr->parts))
+        return NULL;
+    return &pr->parts[partition];
+}
+
+static int on_assigned(void *opaque, const char *topic, int32_t partition, int64_t *offset) {
+    struct proc *pr = opaque;
+    struct proc_part *pp = proc_part(pr, partition);
+    char key[512];
+    int64_t pos = 0, line = 0;
+    if (!pp) {
+        tp_error("process", "partition %d of %s is beyond the supported 1024", (int)partition, topic);
+        return -1;
+    }
+    snprintf(key, sizeof key, "kafka:%s:%d", topic, (int)partition);
+    int slot = tp_processor_position(pr->p, key, &pos, &line);
+    if (slot < 0) {
+        tp_error("process", "%s: %s", key, tp_processor_last_error(pr->p));
+        return -1;
+    }
+    *pp = (struct proc_part){.slot = slot, .next = pos, .line = line, .stored = pos};
+    *offset = pos;
+    return 0;
+}
+
+static void add_stats(struct tp_processor_stats *a, const struct tp_processor_stats *b) {
+    a->frames += b->frames;
+    a->applied += b->applied;
+    a->duplicates += b->duplicates;
+    a->rejected += b->rejected;
+    a->skipped += b->skipped;
+    a->late += b->late;
+    a->commits += b->commits;
+}
+
+/* Replaces the processor by a fresh one: in-memory symbol state, positions
+ * and anything uncommitted are forgotten and reloaded from the store on
+ * next use. Used on every revocation (after a commit) and when partitions
+ * were lost (without one). */
+static int rebuild_processor(struct proc *pr) {
+    struct tp_processor_stats s;
+    tp_processor_stats(pr->p, &s);
+    add_stats(&pr->carried, &s);
+    tp_processor_free(pr->p);
+    pr->p = NULL;
+    pr->pending = 0;
+    for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++)
+        pr->parts[i].slot = -1;
+    int rc = tp_processor_new(&pr->p, pr->st, &pr->po, pr->errbuf, sizeof pr->errbuf);
+    if (rc < 0)
+        tp_error("process", "%s", pr->errbuf);
+    return rc;
+}
+
+static void store_offsets(struct proc *pr) {
+    for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++) {
+        struct proc_part *pp = &pr->parts[i];
+        if (pp->slot >= 0 && pp->next > pp->stored) {
+            tp_kafka_consumer_store(pr->c, (int32_t)i, pp->next);
+            pp->stored = pp->next;
+        }
+    }
+}
+
+static int proc_commit(struct proc *pr) {
+    int rc = tp_processor_commit(pr->p);
+    if (rc < 0)
+        return rc;
+    pr->pending = 0;
+    pr->last_commit = now_ms();
+    store_offsets(pr);
+    return 0;
+}
+
+static int on_revoking(void *opaque, const char *topic, const int32_t *partitions, int n,
+                       int lost) {
+    struct proc *pr = opaque;
+    (void)topic;
+    (void)partitions;
+    (void)n;
+    if (pr->failed)
+        return 0;   /* leaving after a fatal error: the store keeps its checkpoint */
+    if (lost) {
+        tp_warn("process", "partitions were lost to the group; discarding uncommitted work");
+    } else if (proc_commit(pr) < 0) {
+        tp_error("process", "checkpoint before revocation failed: %s",
+                 tp_processor_last_error(pr->p));
+        return -1;
+    }
+    /* Forget all in-memory state and positions: whichever partitions come
+     * back later resume from what the store holds then, which another
+     * instance may have advanced meanwhile. */
+    return rebuild_processor(pr) < 0 ? -1 : 0;
+}
+
+/* Turns one Kafka message into a processor item and applies it. */
+static int proc_message(struct proc *pr, const struct tp_kafka_msg *m) {
+    struct proc_part *pp = proc_part(pr, m->partition);
+    if (!pp || pp->slot < 0) {
+        tp_warn("process", "message from unassigned partition %d ignored", (int)m->partition);
+        return 0;
+    }
+    struct tp_quote q;
+    const char *reason = NULL;
+    struct tp_item it = {.kind = TP_ITEM_TICK, .q = &q, .payload = m->value,
+                         .payload_len = m->len, .pos_slot = pp->slot,
+                         .pos = m->offset + 1, .line = pp->line + 1};
+    if (m->len > TP_PAYLOAD_MAX)
+        reason = "payload too large";
+    else if (tp_decode_pricing(m->value, m->len, &q, &reason) != TP_DECODE_OK)
+        reason = reason ? reason : "bad protobuf";
+    else if (tp_quote_has(&q, TP_F_QUOTE_TYPE) && q.v[TP_F_QUOTE_TYPE].i64 == TP_QUOTE_TYPE_HEARTBEAT) {
+        it.kind = TP_ITEM_SKIP;
+        it.reason = "heartbeat";
+    } else if (!tp_quote_has(&q, TP_F_ID))
+        reason = "missing id";
+    else if (!tp_quote_has(&q, TP_F_TIME))
+        reason = "missing time";
+    else if (!tp_quote_has(&q, TP_F_PRICE))
+        reason = "missing price";
+    if (reason) {
+        size_t n = m->len > TP_PAYLOAD_MAX ? TP_PAYLOAD_MAX : m->len;
+        it.kind = TP_ITEM_REJECT;
+        it.reason = reason;
+        it.raw = pr->raw;
+        it.raw_len = tp_base64_encode(m->value, n, pr->raw);
+    }
+    int rc = tp_processor_apply(pr->p, &it);
+    if (rc < 0)
+        return rc;
+    pp->next = m->offset + 1;
+    pp->line++;
+    pr->pending++;
+    return 0;
+}
+
+static void log_lag(struct proc *pr) {
+    struct tp_kafka_lag lag[64];
+    int n = tp_kafka_consumer_lag(pr->c, lag, 64);
+    char line[1024];
+    size_t off = 0;
+    for (int i = 0; i < n && i < 64 && off < sizeof line - 40; i++)
+        off += (size_t)snprintf(line + off, sizeof line - off, " [%d]=%lld", (int)lag[i].partition,
+                                (long long)lag[i].lag);
+    if (n > 0)
+        tp_info("process", "consumer lag of %s:%s", pr->topic, line);
+}
+
+/* The consume loop; returns 0 at the end (signal or --exit-at-end) or a
+ * fatal code with pr->errbuf set. */
+static int proc_loop(struct proc *pr) {
+    int64_t end_since = 0;
+    pr->last_commit = pr->last_lag = now_ms();
+    while (!*tp_stop_flag()) {
+        struct tp_kafka_msg m;
+        int rc = tp_kafka_consume(pr->c, &m, 100, pr->errbuf, sizeof pr->errbuf);
+        if (rc == 0)
+            rc = proc_message(pr, &m);
+        else if (rc == TP_EAGAIN)
+            rc = 0;
+        else
+            return rc;
+        int64_t now = now_ms();
+        if (rc == 0 && pr->pending && now - pr->last_commit >= pr->commit_ms)
+            rc = proc_commit(pr);
+        if (rc < 0) {
+            snprintf(pr->errbuf, sizeof pr->errbuf, "%s", tp_processor_last_error(pr->p));
+            return rc;
+        }
+        if (now - pr->last_lag >= pr->lag_ms) {
+            log_lag(pr);
+            pr->last_lag = now;
+        }
+        if (!pr->exit_at_end || !tp_kafka_consumer_at_end(pr->c)) {
+            end_since = 0;
+            continue;
+        }
+        if (!end_since)
+            end_since = now;
+        else if (now - end_since >= pr->grace_ms)
+            return 0;
+    }
+    return 0;
+}
+
+static int proc_open(struct proc *pr) {
+    int rc = tp_parse_bars(pr->bars, pr->po.bar_ms, TP_MAX_BARS, pr->errbuf, sizeof pr->errbuf);
+    if (rc < 0)
+        return 2;
+    pr->po.nbars = rc;
+    pr->po.lateness_ms = pr->lateness_ms;
+    pr->po.deadletter_path = pr->deadletter;
+    pr->po.batch_ticks = (int)pr->batch;
+    rc = tp_store_open(&pr->st, pr->store_spec, pr->errbuf, sizeof pr->errbuf);
+    if (rc < 0)
+        return rc == TP_EINVAL ? 2 : 1;
+    if (tp_processor_new(&pr->p, pr->st, &pr->po, pr->errbuf, sizeof pr->errbuf) < 0)
+        return 2;
+    struct tp_kafka_hooks hooks = {.assigned = on_assigned, .revoking = on_revoking, .opaque = pr};
+    rc = tp_kafka_consumer_new(&pr->c, pr->brokers, pr->group, pr->topic, pr->conf.v, pr->conf.n,
+                               &hooks, pr->errbuf, sizeof pr->errbuf);
+    if (rc < 0)
+        return rc == TP_EINVAL ? 2 : 1;
+    return 0;
+}
+
+/* Final commit (or finish at the end of the topic), leave the group, and
+ * print the summary line. */
+static int proc_close(struct proc *pr, int status) {
+    if (status == 0) {
+        int rc = pr->exit_at_end ? tp_processor_finish(pr->p) : proc_commit(pr);
+        if (rc < 0) {
+            fprintf(stderr, "tickpipe process: %s\n", tp_processor_last_error(pr->p));
+            status = 1;
+        } else {
+            store_offsets(pr);
+        }
+    }
+    if (status == 0)
+        tp_kafka_consumer_close(pr->c);   /* revocation commits nothing new */
+    struct tp_processor_stats s = pr->carried;
+    struct tp_processor_stats now;
+    tp_processor_stats(pr->p, &now);
+    add_stats(&s, &now);
+    fprintf(stderr, "tickpipe: done frames=%lld applied=%lld duplicates=%lld rejected=%lld "
+            "skipped=%lld late=%lld\n", (long long)s.frames, (long long)s.applied,
+            (long long)s.duplicates, (long long)s.rejected, (long long)s.skipped,
+            (long long)s.late);
+    return status;
+}
+
+int tp_cmd_process(int argc, char **argv) {
+    struct proc *pr = calloc(1, sizeof *pr);
+    if (!pr)
+        return 1;
+    for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++)
+        pr->parts[i].slot = -1;
+    const struct tp_opt table[] = {
+        {"kafka", TP_OPT_STR, &pr->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
+        {"topic", TP_OPT_STR, &pr->topic, "ticks", "T", "topic to consume", 0, 0},
+        {"group", TP_OPT_STR, &pr->group, "tickpipe", "G", "consumer group; instances in one group split the partitions", 0, 0},
+        {"store", TP_OPT_STR, &pr->store_spec, NULL, "STORE", "sqlite:PATH, cassandra://..., jsonl:PATH", 0, 0},
+        {"bars", TP_OPT_STR, &pr->bars, "1m", "LIST", "bar intervals, e.g. 1m,5m", 0, 0},
+        {"lateness", TP_OPT_DUR, &pr->lateness_ms, "10s", NULL, "how long a bar waits for late ticks", 0, 86400000},
+        {"deadletter", TP_OPT_STR, &pr->deadletter, NULL, "PATH", "append rejected messages as JSON lines", 0, 0},
+        {"kafka-conf", TP_OPT_LIST, &pr->conf, NULL, "K=V", "librdkafka property (SASL, SSL, timeouts...)", 0, 0},
+        {"commit-interval", TP_OPT_DUR, &pr->commit_ms, "200ms", NULL, "commit to the store at least this often", 1, 600000},
+        {"batch", TP_OPT_INT, &pr->batch, "8192", NULL, "commit after this many messages", 1, 1000000},
+        {"lag-interval", TP_OPT_DUR, &pr->lag_ms, "10s", NULL, "log consumer lag this often", 100, 86400000},
+        {"exit-at-end", TP_OPT_FLAG, &pr->exit_at_end, NULL, NULL, "exit once every assigned partition is at its end (tests)", 0, 0},
+        {"end-grace", TP_OPT_DUR, &pr->grace_ms, "1s", NULL, "with --exit-at-end: how long the end must stay idle", 0, 600000},
+        {"log-level", TP_OPT_STR, &pr->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+    int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
+                               "Consumes ticks from Kafka as a consumer-group member and stores "
+                               "ticks, bars and latest with exactly-once results.",
+                               table, argc, argv, NULL, 0, NULL);
+    if (!status)
+        status = set_log_level("process", pr->log_level);
+    if (status) {
+        free(pr);
+        return status == 1 ? 0 : 2;
+    }
+    if (!pr->brokers || !pr->store_spec) {
+        fprintf(stderr, "tickpipe process: %s is required (see tickpipe process --help)\n",
+                pr->brokers ? "--store" : "--kafka");
+        free(pr);
+        return 2;
+    }
+    status = proc_open(pr);
+    if (status) {
+        fprintf(stderr, "tickpipe process: %s\n", pr->errbuf);
+    } else {
+        int rc = proc_loop(pr);
+        if (rc < 0)
+            fprintf(stderr, "tickpipe process: %s\n", pr->errbuf);
+        status = proc_close(pr, rc < 0 ? 1 : 0);
+        pr->failed = status != 0;
+    }
+    tp_kafka_consumer_free(pr->c);
+    tp_processor_free(pr->p);
+    tp_store_free(pr->st);
+    free(pr);
+    return status;
+}

@@ -1,0 +1,197 @@
+/*
+ * kafka_producer.c - the producing side of the Kafka bus (`ingest`).
+ *
+ * One idempotent producer (enable.idempotence, acks=all) so that broker
+ * failures and retries neither lose, duplicate nor reorder messages of a
+ * partition. A full local queue is handled by serving delivery reports
+ * until there is room (never by dropping). A delivery that fails for good,
+ * or a fatal producer error, is latched and returned from every later call
+ * so the caller stops reading its source and reports it.
+ *
+ * Threads: all functions run on the caller's thread; the delivery-report
+ * and error callbacks run on that thread too, from inside rd_kafka_poll()
+ * and rd_kafka_flush(), so the counters need no lock.
+ */
+#include "tp_kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/tp_error.h"
+#include "../core/tp_log.h"
+#include "kafka_int.h"
+
+struct tp_kafka_producer {
+    rd_kafka_t *rk;
+    struct tp_kafka_producer_stats st;
+    int failed;                  /* latched: a delivery failed or fatal error */
+    char why[512];               /* what failed, for the caller's message */
+};
+
+static const char *const producer_defaults[] = {
+    "enable.idempotence=true",
+    "acks=all",
+    "linger.ms=5",
+    "batch.num.messages=10000",
+    "compression.type=lz4",
+    "log.connection.close=false",
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    struct tp_kafka_producer *p = opaque;
+    if (!m->err) {
+        p->st.delivered++;
+        return;
+    }
+    p->st.failed++;
+    if (!p->failed) {
+        p->failed = 1;
+        snprintf(p->why, sizeof p->why, "delivery to %s [%d] failed: %s",
+                 rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err));
+    }
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    struct tp_kafka_producer *p = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[256];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+        if (!p->failed)
+            snprintf(p->why, sizeof p->why, "fatal producer error %s: %s",
+                     rd_kafka_err2name(orig), fatal);
+        p->failed = 1;
+        return;
+    }
+    /* Transient (broker down, all brokers down): librdkafka retries. */
+    tp_warn("ingest", "kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+int tp_kafka_producer_new(struct tp_kafka_producer **out, const char *brokers,
+                          const char *const *kv, int nkv, char *errbuf, size_t errsize) {
+    int err;
+    char errstr[512];
+    *out = NULL;
+    struct tp_kafka_producer *p = calloc(1, sizeof *p);
+    if (!p)
+        return tp_errf(errbuf, errsize, TP_ENOMEM, "out of memory");
+    rd_kafka_conf_t *conf = tp_kafka_conf_build(
+        brokers, producer_defaults, (int)(sizeof producer_defaults / sizeof *producer_defaults),
+        kv, nkv, &err, errbuf, errsize);
+    if (!conf) {
+        free(p);
+        return err;
+    }
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!p->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(p);
+        return tp_errf(errbuf, errsize, TP_EINVAL, "cannot create the Kafka producer: %s", errstr);
+    }
+    *out = p;
+    return 0;
+}
+
+int tp_kafka_producer_check(struct tp_kafka_producer *p, const char *topic,
+                            int timeout_ms, char *errbuf, size_t errsize) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (!rkt)
+        return tp_errf(errbuf, errsize, TP_EINVAL, "--topic %s: %s", topic,
+                       rd_kafka_err2str(rd_kafka_last_error()));
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    if (e)
+        return tp_errf(errbuf, errsize, TP_ETIMEDOUT,
+                       "no Kafka broker answered within %d ms (%s): check --kafka and that the "
+                       "brokers are up and reachable", timeout_ms, rd_kafka_err2str(e));
+    int rc = 0;
+    if (md->topic_cnt < 1 || md->topics[0].err || md->topics[0].partition_cnt < 1)
+        rc = tp_errf(errbuf, errsize, TP_ENOTFOUND,
+                     "topic %s is not available (%s): create it on the cluster or fix --topic",
+                     topic, md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+    rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
+static int latched(struct tp_kafka_producer *p, char *errbuf, size_t errsize) {
+    if (!p->failed)
+        return 0;
+    return tp_errf(errbuf, errsize, TP_EFATAL, "%s", p->why);
+}
+
+int tp_kafka_produce(struct tp_kafka_producer *p, const char *topic,
+                     const void *key, size_t key_len, const void *value, size_t len,
+                     const char *header, const char *header_value,
+                     char *errbuf, size_t errsize) {
+    for (;;) {
+        int rc = latched(p, errbuf, errsize);
+        if (rc)
+            return rc;
+        rd_kafka_resp_err_t e;
+        if (header)
+            e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(key, key_len),
+                                  RD_KAFKA_V_VALUE((void *)value, len),
+                                  RD_KAFKA_V_HEADER(header, header_value, -1),
+                                  RD_KAFKA_V_END);
+        else
+            e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(key, key_len),
+                                  RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            p->st.produced++;
+            return 0;
+        }
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return tp_errf(errbuf, errsize, TP_EFATAL, "producing to %s failed: %s", topic,
+                           rd_kafka_err2str(e));
+        /* The queue is full: let deliveries make room, then retry. */
+        p->st.queue_full_waits++;
+        rd_kafka_poll(p->rk, 100);
+    }
+}
+
+int tp_kafka_producer_poll(struct tp_kafka_producer *p, int timeout_ms,
+                           char *errbuf, size_t errsize) {
+    rd_kafka_poll(p->rk, timeout_ms);
+    return latched(p, errbuf, errsize);
+}
+
+int tp_kafka_producer_flush(struct tp_kafka_producer *p, int timeout_ms,
+                            int64_t *undelivered, char *errbuf, size_t errsize) {
+    rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, timeout_ms);
+    int queued = rd_kafka_outq_len(p->rk);
+    *undelivered = p->st.produced - p->st.delivered;
+    int rc = latched(p, errbuf, errsize);
+    if (rc)
+        return rc;
+    if (e || queued > 0)
+        return tp_errf(errbuf, errsize, TP_ETIMEDOUT,
+                       "%lld messages still undelivered after waiting %d ms: check the brokers",
+                       (long long)*undelivered, timeout_ms);
+    return 0;
+}
+
+void tp_kafka_producer_stats(const struct tp_kafka_producer *p,
+                             struct tp_kafka_producer_stats *s) {
+    *s = p->st;
+}
+
+void tp_kafka_producer_free(struct tp_kafka_producer *p) {
+    if (!p)
+        return;
+    if (p->rk) {
+        /* Purge what is left so destroy does not block on it. */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(p->rk, 0);
+        rd_kafka_destroy(p->rk);
+    }
+    free(p);
+}

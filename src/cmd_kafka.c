@@ -33,29 +33,12 @@
 #include "core/tp_log.h"
 #include "core/tp_opts.h"
 #include "core/tp_quote.h"
+#include "core/tp_clock.h"
 #include "process/tp_processor.h"
 #include "sink/tp_store.h"
 #include "source/tp_decode.h"
 #include "source/tp_source.h"
 #include "tp_cmd.h"
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Applies --log-level; 0 or 2 after a usage message. */
-static int set_log_level(const char *cmd, const char *level) {
-    int lvl = tp_log_level_parse(level);
-    if (lvl < 0) {
-        fprintf(stderr, "tickpipe %s: --log-level %s: expected error, warn, info or debug\n", cmd,
-                level);
-        return 2;
-    }
-    tp_log_level = lvl;
-    return 0;
-}
 
 /* ---- ingest ------------------------------------------------------------ */
 
@@ -221,7 +204,7 @@ int tp_cmd_ingest(int argc, char **argv) {
                                "to a Kafka topic, keyed by symbol.",
                                table, argc, argv, NULL, 0, NULL);
     if (!status)
-        status = set_log_level("ingest", in->log_level);
+        status = tp_cmd_set_log_level("ingest", in->log_level);
     if (status) {
         free(in);
         return status == 1 ? 0 : 2;
@@ -345,7 +328,7 @@ static int proc_commit(struct proc *pr) {
     if (rc < 0)
         return rc;
     pr->pending = 0;
-    pr->last_commit = now_ms();
+    pr->last_commit = tp_mono_ms();
     store_offsets(pr);
     return 0;
 }
@@ -428,7 +411,7 @@ static void log_lag(struct proc *pr) {
  * fatal code with pr->errbuf set. */
 static int proc_loop(struct proc *pr) {
     int64_t end_since = 0;
-    pr->last_commit = pr->last_lag = now_ms();
+    pr->last_commit = pr->last_lag = tp_mono_ms();
     while (!*tp_stop_flag()) {
         struct tp_kafka_msg m;
         int rc = tp_kafka_consume(pr->c, &m, 100, pr->errbuf, sizeof pr->errbuf);
@@ -438,7 +421,7 @@ static int proc_loop(struct proc *pr) {
             rc = 0;
         else
             return rc;
-        int64_t now = now_ms();
+        int64_t now = tp_mono_ms();
         if (rc == 0 && pr->pending && now - pr->last_commit >= pr->commit_ms)
             rc = proc_commit(pr);
         if (rc < 0) {
@@ -534,7 +517,7 @@ int tp_cmd_process(int argc, char **argv) {
                                "ticks, bars and latest with exactly-once results.",
                                table, argc, argv, NULL, 0, NULL);
     if (!status)
-        status = set_log_level("process", pr->log_level);
+        status = tp_cmd_set_log_level("process", pr->log_level);
     if (status) {
         free(pr);
         return status == 1 ? 0 : 2;

@@ -48,8 +48,10 @@ struct ingest_stats {
 
 struct ingest {
     const char *source, *brokers, *topic, *dlq_topic, *deadletter, *symbols, *log_level;
+    const char *symbols_file, *tls_ca;
+    char *symbols_buf;        /* --symbols-file, read */
     struct tp_strlist conf;
-    int64_t timeout_ms, flush_ms;
+    int64_t timeout_ms, flush_ms, symbols_per_socket;
     struct tp_kafka_producer *p;
     struct tp_source *src;
     FILE *dead;
@@ -157,7 +159,13 @@ static int ingest_open(struct ingest *in) {
                                      sizeof in->errbuf);
     if (rc < 0)
         return 1;
-    struct tp_source_opts so = {.symbols = in->symbols, .stop = tp_stop_flag()};
+    if (in->symbols_file &&
+        !(in->symbols_buf = tp_cmd_read_symbols_file(in->symbols_file, in->errbuf, sizeof in->errbuf)))
+        return 2;
+    struct tp_source_opts so = {.symbols = in->symbols_buf ? in->symbols_buf : in->symbols,
+                                .tls_ca = in->tls_ca,
+                                .symbols_per_socket = (int)in->symbols_per_socket,
+                                .stop = tp_stop_flag()};
     rc = tp_source_open(&in->src, in->source, &so, in->errbuf, sizeof in->errbuf);
     if (rc < 0)
         return rc == TP_EINVAL ? 2 : 1;
@@ -193,8 +201,11 @@ int tp_cmd_ingest(int argc, char **argv) {
         {"topic", TP_OPT_STR, &in->topic, "ticks", "T", "topic to produce to", 0, 0},
         {"kafka-conf", TP_OPT_LIST, &in->conf, NULL, "K=V", "librdkafka property (SASL, SSL, timeouts...)", 0, 0},
         {"dlq-topic", TP_OPT_STR, &in->dlq_topic, NULL, "T", "also produce rejected frames to this topic", 0, 0},
-        {"deadletter", TP_OPT_STR, &in->deadletter, NULL, "PATH", "append rejected frames as JSON lines", 0, 0},
-        {"symbols", TP_OPT_STR, &in->symbols, NULL, "LIST", "symbols to subscribe to (live sources)", 0, 0},
+        {"deadletter", TP_OPT_STR, &in->deadletter, "deadletter.jsonl", "PATH", "append rejected frames as JSON lines", 0, 0},
+        {"symbols", TP_OPT_STR, &in->symbols, "BTC-USD,ETH-USD", "LIST", "symbols to subscribe to (live sources)", 0, 0},
+        {"symbols-file", TP_OPT_STR, &in->symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
+        {"tls-ca", TP_OPT_STR, &in->tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
+        {"symbols-per-socket", TP_OPT_INT, &in->symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
         {"timeout", TP_OPT_DUR, &in->timeout_ms, "10s", NULL, "how long to wait for the brokers at startup", 1, 3600000},
         {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
         {"log-level", TP_OPT_STR, &in->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
@@ -225,6 +236,7 @@ int tp_cmd_ingest(int argc, char **argv) {
         status = ingest_finish(in, rc < 0 ? 1 : 0);
     }
     tp_source_free(in->src);
+    free(in->symbols_buf);
     tp_kafka_producer_free(in->p);
     if (in->dead)
         fclose(in->dead);

@@ -16,6 +16,13 @@
  * subscribes to. Frames without a symbol (garbage in the recording) go to
  * every subscribed connection. Each connection writes as long as its socket
  * is not choked, so a slow client only slows itself.
+ *
+ * --log-sent records a frame once lws_write() has taken all of it; lws
+ * sends a taken frame before anything else on that socket, and every close
+ * feed initiates (--drop-every, SIGINT) is a close handshake that lws only
+ * starts after the taken frames are out, so the peer gets every logged
+ * frame. On SIGINT feed closes every connection that way (code 1001) and
+ * waits up to SHUTDOWN_MS for the peers before it exits.
  */
 #include "tp_feed.h"
 
@@ -33,6 +40,7 @@
 #define WRITES_PER_CALLBACK 64
 #define SCAN_PER_CALLBACK 8192
 #define CTRL_MAX 65536
+#define SHUTDOWN_MS 5000
 
 struct feed;
 
@@ -224,7 +232,14 @@ static int on_writeable(struct conn *c) {
     const struct feed_replay *r = fd->r;
     int writes = 0, scanned = 0, rc;
     int si = 0;
-    for (; si < c->nsnap && writes < WRITES_PER_CALLBACK && !dropping(c); si++)
+    if (c->closing) {
+        /* lws sends what it holds, then the close frame, then waits for
+         * the peer's close before it closes the socket */
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"shutdown", 8);
+        return -1;
+    }
+    for (; si < c->nsnap && writes < WRITES_PER_CALLBACK && !dropping(c) &&
+           !lws_send_pipe_choked(c->wsi); si++)
         if ((rc = send_text(c, &r->f[(uint64_t)c->snaps[si] % r->n])) < 0)
             return -1;
         else
@@ -342,8 +357,10 @@ static int caught_up(const struct feed *fd) {
 static void tick(lws_sorted_usec_list_t *sul) {
     struct feed *fd = lws_container_of(sul, struct feed, sul);
     int64_t wait_ms = 50;
-    if (*fd->o->stop)
+    if (*fd->o->stop) {
+        lws_sul_schedule(fd->ctx, 0, &fd->sul, tick, 20 * 1000);   /* wakes the shutdown loop */
         return;
+    }
     if (fd->started && fd->o->speed > 0) {
         double elapsed = (double)(mono_ms() - fd->t0_ms) * fd->o->speed;
         uint64_t before = fd->released;
@@ -439,6 +456,23 @@ static int create_server(struct feed *fd, char *errbuf, size_t errsize) {
     return 0;
 }
 
+/* Closes every connection the way Yahoo goes away (close frame 1001, after
+ * everything already written and logged), waiting up to SHUTDOWN_MS for
+ * the peers to answer; connections still open then are cut. */
+static void shut_down(struct feed *fd) {
+    for (struct conn *c = fd->conns; c; c = c->next) {
+        c->closing = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+    int64_t deadline = mono_ms() + SHUTDOWN_MS;
+    while (fd->nconn > 0 && mono_ms() < deadline)
+        if (lws_service(fd->ctx, 0) < 0)
+            break;
+    if (fd->nconn > 0)
+        tp_warn(STAGE, "%d connection(s) did not answer the close within %d ms; cutting them",
+                fd->nconn, SHUTDOWN_MS);
+}
+
 static int check_opts(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
     if (!o->replay)
         return tp_errf(errbuf, errsize, TP_EINVAL, "--replay FILE is required");
@@ -469,6 +503,7 @@ int tp_feed_run(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
         while (!*o->stop)
             if (lws_service(fd.ctx, 0) < 0)
                 break;
+        shut_down(&fd);
         fprintf(stderr, "tickpipe feed: stopped connections=%llu sent=%llu\n",
                 (unsigned long long)fd.connections, (unsigned long long)fd.sent);
     }

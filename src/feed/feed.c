@@ -17,7 +17,8 @@
  * every subscribed connection. Each connection writes as long as its socket
  * is not choked, so a slow client only slows itself.
  *
- * --log-sent records a frame once lws_write() has taken all of it; lws
+ * --log-sent records a frame, with the wall-clock time in microseconds,
+ * once lws_write() has taken all of it; lws
  * sends a taken frame before anything else on that socket, and every close
  * feed initiates (--drop-every, SIGINT) is a close handshake that lws only
  * starts after the taken frames are out, so the peer gets every logged
@@ -79,6 +80,12 @@ static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static uint64_t avail(const struct feed *fd) {
@@ -211,8 +218,8 @@ static int send_text(struct conn *c, const struct feed_frame *f) {
     c->sent++;
     fd->sent++;
     if (fd->sent_log)
-        fprintf(fd->sent_log, "%d\t%s\t%.*s\n", c->id,
-                f->sym >= 0 ? fd->r->syms[f->sym] : "-", (int)len, text);
+        fprintf(fd->sent_log, "%d\t%s\t%lld\t%.*s\n", c->id,
+                f->sym >= 0 ? fd->r->syms[f->sym] : "-", (long long)wall_us(), (int)len, text);
     return 1;
 }
 

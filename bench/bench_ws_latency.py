@@ -105,9 +105,9 @@ def poll_store(db, syms, total, deadline):
     return seen, (time.time() - t_first) / max(polls, 1)
 
 
-def run_tickpipe(work, rec, syms, nframes, secs):
-    log = os.path.join(work, "tp.sent")
-    db = os.path.join(work, "tp.db")
+def run_tickpipe(work, rec, syms, nframes, secs, i):
+    log = os.path.join(work, "tp%d.sent" % i)
+    db = os.path.join(work, "tp%d.db" % i)
     feed, url = start_feed(work, rec, log)
     run = subprocess.Popen([BIN, "run", "--source", "yahoo:" + url, "--symbols", ",".join(syms),
                             "--store", "sqlite:" + db], stderr=open(os.path.join(work, "run.err"), "w"))
@@ -138,8 +138,8 @@ async def py_receive(url, syms, nframes, secs):
     return got
 
 
-def run_python(work, rec, syms, nframes, secs):
-    log = os.path.join(work, "py.sent")
+def run_python(work, rec, syms, nframes, secs, i):
+    log = os.path.join(work, "py%d.sent" % i)
     feed, url = start_feed(work, rec, log)
     try:
         got = asyncio.run(py_receive(url, syms, nframes, secs))
@@ -163,12 +163,12 @@ def main():
         nframes = per_symbol * NSYM
         tp, py, intervals = [], [], []
         for i in range(runs):
-            lat, interval, n_seen, n_sent = run_tickpipe(work, rec, syms, nframes, secs)
+            lat, interval, n_seen, n_sent = run_tickpipe(work, rec, syms, nframes, secs, i)
             tp.append((pct(lat, 50), pct(lat, 99)))
             intervals.append(interval)
             print("run %d tickpipe: %d/%d rows seen, p50 %.2f ms, p99 %.2f ms, poll every %.2f ms"
                   % (i + 1, n_seen, n_sent, tp[-1][0], tp[-1][1], interval * 1000), file=sys.stderr)
-            lat, n_got, n_sent = run_python(work, rec, syms, nframes, secs)
+            lat, n_got, n_sent = run_python(work, rec, syms, nframes, secs, i)
             py.append((pct(lat, 50), pct(lat, 99)))
             print("run %d python:   %d/%d frames received, p50 %.2f ms, p99 %.2f ms"
                   % (i + 1, n_got, n_sent, py[-1][0], py[-1][1]), file=sys.stderr)

@@ -44,7 +44,10 @@ py_client() {
 import asyncio, json, sys, time
 import websockets
 async def main(url, syms, n):
-    async with websockets.connect(url, compression=None) as ws:
+    # max_queue=None: with the default (32) the client stops reading once 32
+    # messages wait unread, so after the last recv() it never reaches feed's
+    # close frame and close() sits out its timeouts (~30 s, code 1006)
+    async with websockets.connect(url, compression=None, max_queue=None) as ws:
         await ws.send(json.dumps({"subscribe": syms.split(",")}))
         t0 = time.monotonic()
         for _ in range(n):

@@ -22,7 +22,7 @@ int tp_cmd_feed(int argc, char **argv) {
         {"laps", TP_OPT_INT, &fo.laps, "0", "N", "with --loop: end the stream after N passes (0 = never)", 0, 1e12},
         {"tls-cert", TP_OPT_STR, &fo.tls_cert, NULL, "FILE", "PEM certificate: serve wss:// (needs --tls-key)", 0, 0},
         {"tls-key", TP_OPT_STR, &fo.tls_key, NULL, "FILE", "PEM private key of --tls-cert", 0, 0},
-        {"log-sent", TP_OPT_STR, &fo.log_sent, NULL, "FILE", "append <connection> TAB <symbol> TAB <frame> for every frame sent", 0, 0},
+        {"log-sent", TP_OPT_STR, &fo.log_sent, NULL, "FILE", "append <connection> TAB <symbol> TAB <send time, Unix us> TAB <frame> per frame sent", 0, 0},
         {"drop-every", TP_OPT_INT, &fo.drop_every, "0", "N", "close each connection after N frames, to test reconnects (0 = never)", 0, 1e15},
         {"log-level", TP_OPT_STR, &log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};

@@ -4,7 +4,9 @@
  *   reader thread:  source -> decode -> batches of items -> bus (tp_queue)
  *   main thread:    bus -> processor -> store (commits batches)
  *
- * The bus is bounded: when the processor falls behind, the reader blocks
+ * The reader hands a batch over when it is full (BATCH_ITEMS) or when the
+ * source has no further frame at once, so batching adds no latency to a
+ * live source. The bus is bounded: when the processor falls behind, the reader blocks
  * on push, so a replay pauses reading and a live source stops draining its
  * socket; nothing is dropped. A batch owns its memory; ownership moves from
  * the reader to the main thread with the queue.
@@ -138,7 +140,11 @@ static void *reader_main(void *arg) {
     struct tp_raw raw;
     int err = 0;
     while (!*r->stop) {
-        err = tp_source_next(r->src, &raw, 100, r->errbuf, sizeof r->errbuf);
+        /* A batch goes to the bus when it is full or when the source has
+         * nothing more at once: a busy replay fills batches, a live source
+         * at a moderate rate does not wait for 512 frames. */
+        int wait_ms = b && b->n ? 0 : 100;
+        err = tp_source_next(r->src, &raw, wait_ms, r->errbuf, sizeof r->errbuf);
         if (err == TP_EAGAIN) {
             if ((err = push_batch(r, &b)))
                 break;

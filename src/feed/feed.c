@@ -16,6 +16,14 @@
  * subscribes to. Frames without a symbol (garbage in the recording) go to
  * every subscribed connection. Each connection writes as long as its socket
  * is not choked, so a slow client only slows itself.
+ *
+ * --log-sent records a frame, with the wall-clock time in microseconds,
+ * once lws_write() has taken all of it; lws
+ * sends a taken frame before anything else on that socket, and every close
+ * feed initiates (--drop-every, SIGINT) is a close handshake that lws only
+ * starts after the taken frames are out, so the peer gets every logged
+ * frame. On SIGINT feed closes every connection that way (code 1001) and
+ * waits up to SHUTDOWN_MS for the peers before it exits.
  */
 #include "../core/tp_clock.h"
 #include "tp_feed.h"
@@ -34,6 +42,7 @@
 #define WRITES_PER_CALLBACK 64
 #define SCAN_PER_CALLBACK 8192
 #define CTRL_MAX 65536
+#define SHUTDOWN_MS 5000
 
 struct feed;
 
@@ -67,6 +76,12 @@ struct feed {
     FILE *sent_log;
     uint64_t sent, connections;
 };
+
+static int64_t wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static uint64_t avail(const struct feed *fd) {
     return fd->o->speed > 0 ? fd->released : fd->limit;
@@ -198,8 +213,8 @@ static int send_text(struct conn *c, const struct feed_frame *f) {
     c->sent++;
     fd->sent++;
     if (fd->sent_log)
-        fprintf(fd->sent_log, "%d\t%s\t%.*s\n", c->id,
-                f->sym >= 0 ? fd->r->syms[f->sym] : "-", (int)len, text);
+        fprintf(fd->sent_log, "%d\t%s\t%lld\t%.*s\n", c->id,
+                f->sym >= 0 ? fd->r->syms[f->sym] : "-", (long long)wall_us(), (int)len, text);
     return 1;
 }
 
@@ -219,7 +234,14 @@ static int on_writeable(struct conn *c) {
     const struct feed_replay *r = fd->r;
     int writes = 0, scanned = 0, rc;
     int si = 0;
-    for (; si < c->nsnap && writes < WRITES_PER_CALLBACK && !dropping(c); si++)
+    if (c->closing) {
+        /* lws sends what it holds, then the close frame, then waits for
+         * the peer's close before it closes the socket */
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"shutdown", 8);
+        return -1;
+    }
+    for (; si < c->nsnap && writes < WRITES_PER_CALLBACK && !dropping(c) &&
+           !lws_send_pipe_choked(c->wsi); si++)
         if ((rc = send_text(c, &r->f[(uint64_t)c->snaps[si] % r->n])) < 0)
             return -1;
         else
@@ -337,8 +359,10 @@ static int caught_up(const struct feed *fd) {
 static void tick(lws_sorted_usec_list_t *sul) {
     struct feed *fd = lws_container_of(sul, struct feed, sul);
     int64_t wait_ms = 50;
-    if (*fd->o->stop)
+    if (*fd->o->stop) {
+        lws_sul_schedule(fd->ctx, 0, &fd->sul, tick, 20 * 1000);   /* wakes the shutdown loop */
         return;
+    }
     if (fd->started && fd->o->speed > 0) {
         double elapsed = (double)(tp_mono_ms() - fd->t0_ms) * fd->o->speed;
         uint64_t before = fd->released;
@@ -434,6 +458,23 @@ static int create_server(struct feed *fd, char *errbuf, size_t errsize) {
     return 0;
 }
 
+/* Closes every connection the way Yahoo goes away (close frame 1001, after
+ * everything already written and logged), waiting up to SHUTDOWN_MS for
+ * the peers to answer; connections still open then are cut. */
+static void shut_down(struct feed *fd) {
+    for (struct conn *c = fd->conns; c; c = c->next) {
+        c->closing = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+    int64_t deadline = tp_mono_ms() + SHUTDOWN_MS;
+    while (fd->nconn > 0 && tp_mono_ms() < deadline)
+        if (lws_service(fd->ctx, 0) < 0)
+            break;
+    if (fd->nconn > 0)
+        tp_warn(STAGE, "%d connection(s) did not answer the close within %d ms; cutting them",
+                fd->nconn, SHUTDOWN_MS);
+}
+
 static int check_opts(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
     if (!o->replay)
         return tp_errf(errbuf, errsize, TP_EINVAL, "--replay FILE is required");
@@ -464,6 +505,7 @@ int tp_feed_run(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
         while (!*o->stop)
             if (lws_service(fd.ctx, 0) < 0)
                 break;
+        shut_down(&fd);
         fprintf(stderr, "tickpipe feed: stopped connections=%llu sent=%llu\n",
                 (unsigned long long)fd.connections, (unsigned long long)fd.sent);
     }

@@ -43,14 +43,17 @@ def stream_round(work, rec, syms, query, tag):
     run, db, dl = client_run(work, url + query, syms, tag)
     try:
         wait_for(lambda: "replay done" in feed.err(), 90, "feed to finish the replay", [feed, run])
+        # Stop feed before the client: a socket that reconnects after "replay
+        # done" still gets its symbols' snapshots, and the client must not be
+        # stopped while they are in flight. feed exits after closing every
+        # socket with a close handshake (test_ws_feed_flush.py), so its log
+        # is then final and the client has been sent all of it.
+        check(feed.stop() == 0, "feed did not exit 0 on SIGINT:\n" + feed.err()[-2000:])
         sent = read_sent_log(sent_path)
         expected = dedup_by_symbol((s, payload_b64(fr)) for _, s, fr in sent if s != "-")
         total = sum(len(v) for v in expected.values())
         wait_for(lambda: count_ticks(db) >= total, 30, "%d ticks in the store" % total, [run])
         check(run.stop() == 0, "run did not exit 0 on SIGINT:\n" + run.err()[-2000:])
-        check(feed.stop() == 0, "feed did not exit 0 on SIGINT")
-        sent = read_sent_log(sent_path)
-        expected = dedup_by_symbol((s, payload_b64(fr)) for _, s, fr in sent if s != "-")
     finally:
         run.kill()
         feed.kill()

@@ -33,14 +33,16 @@ def round_trip(work, syms, rounds, per_socket, tag, query):
                work, tag + "-run", CLIENT_ENV)
     try:
         wait_for(lambda: "done" in srv.err(), 120, "the server to finish", [srv, run])
+        # Stop the server before the client: a socket reconnecting now still
+        # gets snapshots, and frames still in flight when the client stops
+        # were not "sent while a socket was up". Once the server has exited
+        # its log is final and the client has been sent all of it.
+        check(srv.stop() == 0, "the python server did not exit 0 on SIGINT:\n" + srv.err()[-2000:])
         sent = read_sent_log(sent_path)
         expected = dedup_by_symbol((s, payload_b64(fr)) for _, s, fr in sent if s != "-")
         total = sum(len(v) for v in expected.values())
         wait_for(lambda: count_ticks(db) >= total, 30, "%d ticks stored" % total, [run])
         check(run.stop() == 0, "run did not exit 0 on SIGINT:\n" + run.err()[-2000:])
-        # the client is gone: the log now holds every frame that was sent
-        sent = read_sent_log(sent_path)
-        expected = dedup_by_symbol((s, payload_b64(fr)) for _, s, fr in sent if s != "-")
     finally:
         run.kill()
         srv.kill()

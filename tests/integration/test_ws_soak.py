@@ -52,10 +52,12 @@ def main():
             check(client.p.poll() is None, "record exited early:\n" + client.err()[-2000:])
             samples.append(rss_kb(client.p.pid))
             time.sleep(0.5)
-        sent = int(re.search(r"replay done frames=\d+ sent=(\d+)", feed.err()).group(1))
+        # feed first: a socket reconnecting after "replay done" still gets
+        # snapshots; once feed has closed every socket its count is final
+        check(feed.stop() == 0, "feed did not exit 0 on SIGINT")
+        sent = int(re.search(r"stopped connections=\d+ sent=(\d+)", feed.err()).group(1))
         wait_for(lambda: lines(out) >= sent, 60, "%d frames recorded" % sent, [client])
         check(client.stop() == 0, "record did not exit 0 on SIGINT")
-        check(feed.stop() == 0, "feed did not exit 0 on SIGINT")
     finally:
         client.kill()
         feed.kill()

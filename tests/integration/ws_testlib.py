@@ -158,13 +158,18 @@ def start_feed(workdir, replay, extra=(), name="feed"):
     return f, m.group(1)
 
 
-def read_sent_log(path):
-    """[(conn, symbol, frame)] in send order."""
+def read_sent_log(path, with_time=False):
+    """[(conn, symbol, frame)] in send order, or [(conn, symbol, frame,
+    send_us)] with with_time. feed writes conn, symbol, send time (Unix
+    microseconds), frame; yahoo_py_server.py writes no time (None)."""
     rows = []
     with open(path) as f:
         for line in f:
-            conn, sym, frame = line.rstrip("\n").split("\t", 2)
-            rows.append((conn, sym, frame))
+            parts = line.rstrip("\n").split("\t", 3)
+            if len(parts) == 3:
+                parts.insert(2, None)
+            conn, sym, us, frame = parts
+            rows.append((conn, sym, frame, int(us) if us else None) if with_time else (conn, sym, frame))
     return rows
 
 

@@ -11,7 +11,9 @@ A generator produces ROUNDS rounds over the symbols given on the command
 line; every frame written to a socket is logged as "conn<TAB>symbol<TAB>frame"
 (symbol "-" for garbage). Prints "ws://127.0.0.1:PORT/" when listening and
 "done" on stderr when the generator has finished and every connection has
-been sent everything it is owed.
+been sent everything it is owed. On SIGINT/SIGTERM it stops accepting,
+sends and logs what each connection has queued, closes it with 1001 and
+exits: from then on the log holds exactly the frames the client was sent.
 
 usage: yahoo_py_server.py SENT_LOG ROUNDS SYMBOL...
 """
@@ -19,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,6 +54,7 @@ class Server:
               "budget": self.rng.randint(150, 500), "inflight": 0}
         self.conns[cid] = st
         sender = asyncio.ensure_future(self.send_loop(ws, cid, st))
+        st["sender"] = sender
         try:
             async for msg in ws:
                 try:
@@ -76,7 +80,11 @@ class Server:
 
     async def send_loop(self, ws, cid, st):
         while True:
-            sym, frame = await st["queue"].get()
+            item = await st["queue"].get()
+            if item is None:                    # stopping: everything queued is out
+                await ws.close(1001, "going away")
+                return
+            sym, frame = item
             st["inflight"] = 1
             if sym != "-" and st["v2"]:
                 frame = envelope(frame)
@@ -119,17 +127,35 @@ class Server:
         async with websockets.serve(self.handler, "127.0.0.1", 0, ping_interval=None) as srv:
             port = srv.sockets[0].getsockname()[1]
             print("ws://127.0.0.1:%d/" % port, flush=True)
-            while not self.conns:
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            while not self.conns and not stop.is_set():
                 await asyncio.sleep(0.01)
-            await self.generate()
-            while True:
-                await asyncio.sleep(0.2)
+            gen = asyncio.ensure_future(self.generate())
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), 0.2)
+                except asyncio.TimeoutError:
+                    pass
                 self.log.flush()
+            gen.cancel()
+            await self.stop(srv)
+
+    async def stop(self, srv):
+        """Stops accepting, lets every connection send what it has queued
+        (and log it), then closes it with 1001; the log is then final."""
+        srv.server.close()
+        senders = []
+        for st in self.conns.values():
+            st["queue"].put_nowait(None)
+            senders.append(st["sender"])
+        if senders:
+            await asyncio.wait(senders, timeout=10)
+        self.log.flush()
+        print("stopped", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
     log_path, rounds = sys.argv[1], int(sys.argv[2])
-    try:
-        asyncio.run(Server(log_path, rounds, sys.argv[3:]).main())
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(Server(log_path, rounds, sys.argv[3:]).main())

@@ -40,6 +40,7 @@
 #define BATCH_ITEMS 512
 #define ARENA_BYTES (2u << 20)
 #define BUS_BATCHES 8
+#define STOP_DRAIN_MS 2000      /* on SIGINT, how long a live source may still hand over frames */
 #define JSON_MAX (256u << 10)   /* room for one quote's JSON (at most 6 bytes per payload byte) */
 
 struct item {
@@ -139,14 +140,27 @@ static void *reader_main(void *arg) {
     struct batch *b = NULL;
     struct tp_raw raw;
     int err = 0;
-    while (!*r->stop) {
+    int64_t drain_until = 0;
+    for (;;) {
         /* A batch goes to the bus when it is full or when the source has
          * nothing more at once: a busy replay fills batches, a live source
          * at a moderate rate does not wait for 512 frames. */
         int wait_ms = b && b->n ? 0 : 100;
+        if (*r->stop) {
+            /* A replay resumes from its checkpoint: stop at once. A live
+             * source has no position: store what has already arrived
+             * (bounded in time), then stop. */
+            if (tp_source_position_key(r->src))
+                break;
+            if (!drain_until)
+                drain_until = tp_mono_ms() + STOP_DRAIN_MS;
+            else if (tp_mono_ms() >= drain_until)
+                break;
+            wait_ms = 0;
+        }
         err = tp_source_next(r->src, &raw, wait_ms, r->errbuf, sizeof r->errbuf);
         if (err == TP_EAGAIN) {
-            if ((err = push_batch(r, &b)))
+            if ((err = push_batch(r, &b)) || *r->stop)
                 break;
             continue;
         }

@@ -50,6 +50,7 @@ struct ingest {
     const char *source, *brokers, *topic, *dlq_topic, *deadletter, *symbols, *log_level;
     const char *symbols_file, *tls_ca;
     char *symbols_buf;        /* --symbols-file, read */
+    uint64_t source_id;       /* a replayed file's id for position headers; 0 = live */
     struct tp_strlist conf;
     int64_t timeout_ms, flush_ms, symbols_per_socket;
     struct tp_kafka_producer *p;
@@ -119,8 +120,13 @@ static int ingest_frame(struct ingest *in, const struct tp_raw *r) {
         return ingest_reject(in, r, reason);
     tp_sv id = q.v[TP_F_ID].sv;
     in->st.produced++;
+    char pos[48];
+    if (in->source_id && r->lineno > 0)
+        snprintf(pos, sizeof pos, "%016llx:%lld", (unsigned long long)in->source_id,
+                 (long long)r->lineno);
     return tp_kafka_produce(in->p, in->topic, in->payload + id.off, id.len, in->payload, plen,
-                            NULL, NULL, in->errbuf, sizeof in->errbuf);
+                            in->source_id ? TP_KAFKA_POS_HEADER : NULL,
+                            in->source_id ? pos : NULL, in->errbuf, sizeof in->errbuf);
 }
 
 /* Reads the source to its end (or a stop signal). 0 or a fatal code. */
@@ -169,6 +175,13 @@ static int ingest_open(struct ingest *in) {
     rc = tp_source_open(&in->src, in->source, &so, in->errbuf, sizeof in->errbuf);
     if (rc < 0)
         return rc == TP_EINVAL ? 2 : 1;
+    const char *key = tp_source_position_key(in->src);
+    if (key) {   /* FNV-1a of the absolute path: one id per replayed file */
+        in->source_id = 1469598103934665603ULL;
+        for (const char *c = key; *c; c++)
+            in->source_id = (in->source_id ^ (uint8_t)*c) * 1099511628211ULL;
+        in->source_id |= 1;   /* never 0 */
+    }
     return 0;
 }
 
@@ -246,11 +259,23 @@ int tp_cmd_ingest(int argc, char **argv) {
 
 /* ---- process ----------------------------------------------------------- */
 
+#define PART_SOURCES 16
+
+/* The last line applied from one replayed source within one partition,
+ * checkpointed as "kafka:<topic>:<partition>@<source id>". */
+struct part_source {
+    uint64_t id;
+    int slot;
+    int64_t line;
+};
+
 struct proc_part {
     int slot;            /* processor position slot; -1 when not assigned */
     int64_t next;        /* next offset to apply */
     int64_t line;        /* messages consumed so far (checkpointed) */
     int64_t stored;      /* next offset last handed to Kafka (advisory) */
+    struct part_source src[PART_SOURCES];
+    int nsrc;
 };
 
 struct proc {
@@ -317,8 +342,10 @@ static int rebuild_processor(struct proc *pr) {
     tp_processor_free(pr->p);
     pr->p = NULL;
     pr->pending = 0;
-    for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++)
+    for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++) {
         pr->parts[i].slot = -1;
+        pr->parts[i].nsrc = 0;
+    }
     int rc = tp_processor_new(&pr->p, pr->st, &pr->po, pr->errbuf, sizeof pr->errbuf);
     if (rc < 0)
         tp_error("process", "%s", pr->errbuf);
@@ -366,7 +393,46 @@ static int on_revoking(void *opaque, const char *topic, const int32_t *partition
     return rebuild_processor(pr) < 0 ? -1 : 0;
 }
 
-/* Turns one Kafka message into a processor item and applies it. */
+/* Finds (registering on first sight) the source a message's position
+ * header names. NULL when the message has no valid header or the
+ * partition already tracks PART_SOURCES sources. */
+static struct part_source *message_source(struct proc *pr, struct proc_part *pp,
+                                          const struct tp_kafka_msg *m, int64_t *line) {
+    char hdr[64], *end;
+    if (!m->pos || m->pos_len < 18 || m->pos_len >= sizeof hdr)
+        return NULL;
+    memcpy(hdr, m->pos, m->pos_len);
+    hdr[m->pos_len] = '\0';
+    if (hdr[16] != ':')
+        return NULL;
+    hdr[16] = '\0';
+    uint64_t id = strtoull(hdr, &end, 16);
+    if (*end)
+        return NULL;
+    *line = strtoll(hdr + 17, &end, 10);
+    if (*end || *line <= 0)
+        return NULL;
+    for (int i = 0; i < pp->nsrc; i++)
+        if (pp->src[i].id == id)
+            return &pp->src[i];
+    if (pp->nsrc == PART_SOURCES) {
+        tp_warn("process", "partition %d: more than %d replayed sources; re-produced frames "
+                "from further ones are not recognised", (int)m->partition, PART_SOURCES);
+        return NULL;
+    }
+    char key[600];
+    int64_t pos = 0, stored_line = 0;
+    snprintf(key, sizeof key, "kafka:%s:%d@%s", m->topic, (int)m->partition, hdr);
+    int slot = tp_processor_position(pr->p, key, &pos, &stored_line);
+    if (slot < 0)
+        return NULL;
+    pp->src[pp->nsrc] = (struct part_source){id, slot, stored_line};
+    return &pp->src[pp->nsrc++];
+}
+
+/* Turns one Kafka message into a processor item and applies it. A message
+ * whose source line was already applied in this partition was produced
+ * again by a restarted ingest: it only advances the partition's offset. */
 static int proc_message(struct proc *pr, const struct tp_kafka_msg *m) {
     struct proc_part *pp = proc_part(pr, m->partition);
     if (!pp || pp->slot < 0) {
@@ -397,6 +463,15 @@ static int proc_message(struct proc *pr, const struct tp_kafka_msg *m) {
         it.reason = reason;
         it.raw = pr->raw;
         it.raw_len = tp_base64_encode(m->value, n, pr->raw);
+    }
+    int64_t src_line = 0;
+    struct part_source *src = message_source(pr, pp, m, &src_line);
+    if (src && src_line <= src->line) {
+        it.kind = TP_ITEM_REDELIVERED;
+    } else if (src) {
+        /* before apply(): a commit inside it must carry the source line too */
+        tp_processor_advance(pr->p, src->slot, src_line, src_line);
+        src->line = src_line;
     }
     int rc = tp_processor_apply(pr->p, &it);
     if (rc < 0)

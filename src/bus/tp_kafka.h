@@ -95,7 +95,14 @@ struct tp_kafka_msg {
     size_t key_len;
     const uint8_t *value;
     size_t len;
+    const char *pos;          /* the TP_KAFKA_POS_HEADER value, or NULL */
+    size_t pos_len;
 };
+
+/* Header that `ingest` puts on messages from a positioned source (a replay
+ * file): "<16 hex digits of the source's id>:<line number>". `process`
+ * uses it to recognise messages that a restarted ingest produced again. */
+#define TP_KAFKA_POS_HEADER "tp-pos"
 
 /* Per-partition progress, kept for logging and a metrics endpoint. */
 struct tp_kafka_lag {

@@ -522,6 +522,16 @@ static int commit_batch(struct tp_processor *p, int finish) {
     return 0;
 }
 
+int tp_processor_advance(struct tp_processor *p, int slot, int64_t pos, int64_t line) {
+    if (slot < 0 || slot >= p->npos)
+        return TP_EINVAL;
+    struct position *ps = &p->pos[slot];
+    ps->pos = pos;
+    ps->line = line;
+    ps->dirty = 1;
+    return 0;
+}
+
 int tp_processor_commit(struct tp_processor *p) {
     return commit_batch(p, 0);
 }
@@ -676,15 +686,14 @@ int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
         p->stats.rejected++;
         dead_letter(p, it);
         break;
+    case TP_ITEM_REDELIVERED:
+        p->stats.duplicates++;
+        break;
     }
     if (err)
         return err;
-    if (it->pos_slot >= 0 && it->pos_slot < p->npos) {
-        struct position *ps = &p->pos[it->pos_slot];
-        ps->pos = it->pos;
-        ps->line = it->line;
-        ps->dirty = 1;
-    }
+    if (it->pos_slot >= 0)
+        tp_processor_advance(p, it->pos_slot, it->pos, it->line);
     if (++p->pending >= p->o.batch_ticks)
         return tp_processor_commit(p);
     return 0;

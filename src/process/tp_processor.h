@@ -26,7 +26,13 @@ struct tp_processor_opts {
 };
 
 /* What one item from the bus is. */
-enum tp_item_kind { TP_ITEM_TICK, TP_ITEM_SKIP, TP_ITEM_REJECT };
+enum tp_item_kind {
+    TP_ITEM_TICK,
+    TP_ITEM_SKIP,
+    TP_ITEM_REJECT,
+    TP_ITEM_REDELIVERED   /* a frame delivered again (an ingest restart): counted as a
+                             duplicate, its position advances, nothing else changes */
+};
 
 struct tp_item {
     enum tp_item_kind kind;
@@ -65,6 +71,11 @@ int tp_processor_position(struct tp_processor *p, const char *key,
  * 0 or a fatal TP_E* code (store failure; message via
  * tp_processor_last_error()). */
 int tp_processor_apply(struct tp_processor *p, const struct tp_item *it);
+
+/* Moves position slot to (pos, line) in the current batch, committed with
+ * it: for a second position an item advances (the source line behind a
+ * Kafka message). Returns 0 or TP_EINVAL for an unknown slot. */
+int tp_processor_advance(struct tp_processor *p, int slot, int64_t pos, int64_t line);
 
 /* Writes everything pending (ticks, dirty bars, latest, state, positions)
  * in one store commit. No-op when nothing is pending. */

@@ -11,12 +11,22 @@
  * within a commit, so one batch never holds two versions of a row (Cassandra
  * would pick the larger value, not the later one). commit() sends them all,
  * waits for every acknowledgement, then writes processor state and
- * checkpoints, and last a one-row commit marker. State and checkpoint rows
- * are double-buffered: each name has two slots and a commit writes the slot
- * that does not hold the committed version, tagged with the new generation.
- * Readers take the slot with the largest generation not above the marker's,
- * so a crash anywhere leaves the previous commit's state and checkpoints
- * intact, and a re-run rewrites the same outputs with the same values.
+ * checkpoints, and last this writer's commit marker. Each store handle is a
+ * writer with a random 64-bit id; several may share a keyspace (the
+ * instances of one `process` group) as long as they write disjoint symbols
+ * and checkpoint keys, handing a name over by committing before another
+ * writer loads it. State and checkpoint rows are double-buffered: each name
+ * has two slots and a commit writes the slot that does not hold the
+ * committed version, tagged (writer, gen). tp_commit holds one marker per
+ * writer; a slot is committed when its gen is at most its writer's marker,
+ * and readers take the committed slot with the largest gen. gen is a hybrid
+ * logical clock: max(wall-clock microseconds, largest gen this handle has
+ * seen or written + 1), and loading a row advances the clock past it, so
+ * the new owner of a name always writes later generations than the one it
+ * loaded. A crash anywhere leaves the previous commit's state and
+ * checkpoints intact (the crashed writer's newer rows are never committed,
+ * and its id is never reused), and a re-run rewrites the same outputs with
+ * the same values. Nothing is deleted at open.
  *
  * Threads: the processor thread (or the query command); one at a time.
  */
@@ -262,38 +272,51 @@ static int send_rows(struct cas *s) {
     return rc;
 }
 
+/* Picks the free slot of every buffered name (into e->n) before anything
+ * is sent, since a name this handle never loaded is looked up first. */
+static int pick_slots(struct cas *s) {
+    int rc = 0;
+    for (size_t i = 0; i < s->states.cap && rc == 0; i++)
+        if (s->states.e[i].key)
+            rc = cas_free_slot(s, &s->state_slots, P_STATE_SLOTS, s->states.e[i].key,
+                               &s->states.e[i].n);
+    for (size_t i = 0; i < s->ckpts.cap && rc == 0; i++)
+        if (s->ckpts.e[i].key)
+            rc = cas_free_slot(s, &s->ckpt_slots, P_CKPT_SLOTS, s->ckpts.e[i].key,
+                               &s->ckpts.e[i].n);
+    return rc;
+}
+
 /* Writes buffered state and checkpoints into their free slots at gen. */
 static int send_state(struct cas *s, int64_t gen) {
     struct tp_cql_values *v = &s->v;
     int rc = 0;
     for (size_t i = 0; i < s->states.cap && rc == 0; i++) {
         struct kv_entry *e = &s->states.e[i];
-        int slot;
-        if (!e->key || (rc = cas_free_slot(s, &s->state_slots, P_STATE_SLOTS, e->key, &slot)) < 0)
+        if (!e->key)
             continue;
         tp_cql_values_reset(v);
         tp_cql_add_text(v, e->key, strlen(e->key));
-        tp_cql_add_int(v, slot);
+        tp_cql_add_int(v, e->n);
+        tp_cql_add_bigint(v, s->writer);
         tp_cql_add_bigint(v, gen);
         tp_cql_add_blob(v, e->val, e->len);
         rc = tp_cql_execute_async(s->c, s->prep[P_STATE], v);
-        e->n = slot;
     }
     for (size_t i = 0; i < s->ckpts.cap && rc == 0; i++) {
         struct kv_entry *e = &s->ckpts.e[i];
         int64_t vals[3];
-        int slot;
-        if (!e->key || (rc = cas_free_slot(s, &s->ckpt_slots, P_CKPT_SLOTS, e->key, &slot)) < 0)
+        if (!e->key)
             continue;
         memcpy(vals, e->val, sizeof(vals));
         tp_cql_values_reset(v);
         tp_cql_add_text(v, e->key, strlen(e->key));
-        tp_cql_add_int(v, slot);
+        tp_cql_add_int(v, e->n);
+        tp_cql_add_bigint(v, s->writer);
         tp_cql_add_bigint(v, gen);
         for (int k = 0; k < 3; k++)
             tp_cql_add_bigint(v, vals[k]);
         rc = tp_cql_execute_async(s->c, s->prep[P_CKPT], v);
-        e->n = slot;
     }
     return rc;
 }
@@ -329,12 +352,16 @@ static int cas_commit(struct tp_store *b) {
         return rc;
     if (s->states.count == 0 && s->ckpts.count == 0)
         return 0;
-    int64_t gen = s->gen + 1;
+    if ((rc = pick_slots(s)) < 0)
+        return rc;
+    int64_t gen = cas_next_gen(s);
+    s->clock = gen;
     if ((rc = send_state(s, gen)) < 0)
         return cas_fail(s, rc, "send state");
     if ((rc = wait_acks(s, "writing state")) < 0)
         return rc;
     tp_cql_values_reset(&s->v);
+    tp_cql_add_bigint(&s->v, s->writer);
     tp_cql_add_bigint(&s->v, gen);
     if ((rc = tp_cql_execute_async(s->c, s->prep[P_MARK], &s->v)) < 0)
         return cas_fail(s, rc, "send the commit marker");
@@ -350,15 +377,14 @@ static int cas_get_state(struct tp_store *b, const char *symbol, void **blob, si
     struct cas *s = (struct cas *)b;
     struct tp_cql_result *r = NULL;
     int row;
-    int rc = cas_read_slots(s, P_STATE_SLOTS, symbol, &r, &row);
+    int rc = cas_read_slots(s, P_STATE_SLOTS, &s->state_slots, symbol, &r, &row);
     if (rc == 0) {
-        kv_put(&s->state_slots, symbol, NULL, 0, cas_row_slot(r, row));
-        int32_t n = r->lens[(size_t)row * (size_t)r->ncols + 2];
+        int32_t n = r->lens[(size_t)row * (size_t)r->ncols + 3];
         *blob = malloc(n > 0 ? (size_t)n : 1);
         if (!*blob)
             rc = TP_ENOMEM;
         else if (n > 0)
-            memcpy(*blob, r->vals[(size_t)row * (size_t)r->ncols + 2], (size_t)n);
+            memcpy(*blob, r->vals[(size_t)row * (size_t)r->ncols + 3], (size_t)n);
         *len = n > 0 ? (size_t)n : 0;
     }
     tp_cql_result_free(r);
@@ -369,12 +395,11 @@ static int cas_get_checkpoint(struct tp_store *b, struct tp_checkpoint *c) {
     struct cas *s = (struct cas *)b;
     struct tp_cql_result *r = NULL;
     int row;
-    int rc = cas_read_slots(s, P_CKPT_SLOTS, c->key, &r, &row);
+    int rc = cas_read_slots(s, P_CKPT_SLOTS, &s->ckpt_slots, c->key, &r, &row);
     if (rc == 0) {
-        kv_put(&s->ckpt_slots, c->key, NULL, 0, cas_row_slot(r, row));
-        tp_cql_get_int64(r, row, 2, &c->pos);
-        tp_cql_get_int64(r, row, 3, &c->line);
-        tp_cql_get_int64(r, row, 4, &c->aux);
+        tp_cql_get_int64(r, row, 3, &c->pos);
+        tp_cql_get_int64(r, row, 4, &c->line);
+        tp_cql_get_int64(r, row, 5, &c->aux);
     }
     tp_cql_result_free(r);
     return rc;
@@ -399,6 +424,7 @@ static void cas_free(struct tp_store *b) {
     kv_free(&s->ckpts);
     kv_free(&s->state_slots);
     kv_free(&s->ckpt_slots);
+    kv_free(&s->markers);
     tp_cql_values_free(&s->v);
     tp_cql_free(s->c);
     cas_opts_free(&s->opt);

@@ -39,7 +39,7 @@ void cas_opts_free(struct cas_opts *o);
 
 enum {
     P_TICK, P_BAR, P_LATEST, P_STATE, P_CKPT, P_MARK, P_STATE_SLOTS, P_CKPT_SLOTS, P_SEED,
-    P_Q_TICKS, P_Q_BARS, P_Q_LATEST1, P_Q_LATEST_ALL, P_Q_TICK_PARTS, P_Q_BAR_PARTS, NPREP
+    P_Q_TICKS, P_Q_BARS, P_Q_LATEST1, P_Q_LATEST_ALL, P_Q_TICK_PARTS, P_Q_BAR_PARTS, P_MARK_GET, NPREP
 };
 
 #define MAX_OPEN_BATCHES 64
@@ -58,8 +58,11 @@ struct cas {
     int npb;
     struct kv bars, latest;     /* coalesced per commit: key -> encoded values */
     struct kv states, ckpts;    /* buffered until outputs are acknowledged */
-    struct kv state_slots, ckpt_slots;  /* name -> slot of the committed version */
-    int64_t gen;                /* generation of the last commit marker */
+    struct kv state_slots, ckpt_slots;  /* name -> committed slot, -1 if none */
+    struct kv markers;          /* writer (hex) -> its marker gen, as last read */
+    int64_t writer;             /* this handle's random writer id */
+    int64_t gen;                /* this writer's last committed generation */
+    int64_t clock;              /* largest generation seen or written */
 };
 
 int cas_connect(struct cas *s, char *errbuf, size_t errsize);
@@ -68,12 +71,15 @@ int cas_flush_batches(struct cas *s);
 /* Records "cassandra: <what>: <reason>" in last_error when rc < 0. */
 int cas_fail(struct cas *s, int rc, const char *what);
 /* Reads the committed version of a state (which = P_STATE_SLOTS) or
- * checkpoint (P_CKPT_SLOTS): *row is the row in *r; TP_ENOTFOUND if none. */
-int cas_read_slots(struct cas *s, int which, const char *name, struct tp_cql_result **r,
-                   int *row);
-int cas_row_slot(const struct tp_cql_result *r, int row);
+ * checkpoint (P_CKPT_SLOTS): *row is the row in *r; TP_ENOTFOUND if none.
+ * Records the committed slot (or -1) in slots and advances the clock past
+ * every generation read. Row columns: slot, writer, gen, values... */
+int cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
+                   struct tp_cql_result **r, int *row);
 /* The slot a new version of name goes to (not the committed one). */
 int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot);
+/* The generation of the next commit: a hybrid logical clock. */
+int64_t cas_next_gen(struct cas *s);
 
 int cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
               char *errbuf, size_t errsize);

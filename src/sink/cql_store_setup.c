@@ -1,12 +1,15 @@
 /*
  * cql_store_setup.c - the Cassandra store's set-up: URI options, connecting,
  * the schema (created with IF NOT EXISTS on first use), prepared statements,
- * recovery of the commit generation and state slots, and a small map.
+ * the writer id, commit-marker lookups and state slots, and a small map.
  *
- * Recovery: a crash between writing state/checkpoint rows and the commit
- * marker leaves rows tagged with a generation above the marker's. Open scans
- * tp_state and tp_checkpoint (two rows per name at most), deletes such
- * leftovers and remembers which slot holds each committed version.
+ * Several writers (one per store handle, a random 64-bit id each) may share
+ * a keyspace if they write disjoint names. A state/checkpoint row is
+ * committed when its gen is at most its writer's marker in tp_commit; rows
+ * of a writer that died between its rows and its marker stay uncommitted
+ * and are simply never chosen (nothing is deleted at open). Markers of
+ * other writers are cached; a cached value only ever lags (markers grow),
+ * so a row above it makes us re-read that marker before deciding.
  *
  * Threads: the thread opening the store.
  */
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "../core/tp_error.h"
@@ -353,11 +357,11 @@ static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
         "vwap double, count bigint, PRIMARY KEY ((symbol, interval, month), start))%s",
         "CREATE TABLE IF NOT EXISTS %s.latest (symbol text PRIMARY KEY, time bigint, "
         "price double, cum_avg_price double, count bigint)%s",
-        "CREATE TABLE IF NOT EXISTS %s.tp_state (symbol text, slot int, gen bigint, "
-        "state blob, PRIMARY KEY (symbol, slot))%s",
-        "CREATE TABLE IF NOT EXISTS %s.tp_checkpoint (key text, slot int, gen bigint, "
-        "pos bigint, line bigint, aux bigint, PRIMARY KEY (key, slot))%s",
-        "CREATE TABLE IF NOT EXISTS %s.tp_commit (id int PRIMARY KEY, gen bigint)%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_state (symbol text, slot int, writer bigint, "
+        "gen bigint, state blob, PRIMARY KEY (symbol, slot))%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_checkpoint (key text, slot int, writer bigint, "
+        "gen bigint, pos bigint, line bigint, aux bigint, PRIMARY KEY (key, slot))%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_commit (writer bigint PRIMARY KEY, gen bigint)%s",
         "CREATE TABLE IF NOT EXISTS %s.yahoofinance (id UUID PRIMARY KEY, exchange TEXT, "
         "quoteType DOUBLE, price DOUBLE, timestamp DOUBLE, marketHours DOUBLE, "
         "changePercent DOUBLE, dayVolume DOUBLE, change DOUBLE, priceHint DOUBLE, "
@@ -379,11 +383,12 @@ static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
         "INSERT INTO %s.bars (symbol, interval, month, start, open, high, low, close, volume, "
         "vwap, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         "INSERT INTO %s.latest (symbol, time, price, cum_avg_price, count) VALUES (?, ?, ?, ?, ?)",
-        "INSERT INTO %s.tp_state (symbol, slot, gen, state) VALUES (?, ?, ?, ?)",
-        "INSERT INTO %s.tp_checkpoint (key, slot, gen, pos, line, aux) VALUES (?, ?, ?, ?, ?, ?)",
-        "INSERT INTO %s.tp_commit (id, gen) VALUES (0, ?)",
-        "SELECT slot, gen, state FROM %s.tp_state WHERE symbol = ?",
-        "SELECT slot, gen, pos, line, aux FROM %s.tp_checkpoint WHERE key = ?",
+        "INSERT INTO %s.tp_state (symbol, slot, writer, gen, state) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO %s.tp_checkpoint (key, slot, writer, gen, pos, line, aux) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO %s.tp_commit (writer, gen) VALUES (?, ?)",
+        "SELECT slot, writer, gen, state FROM %s.tp_state WHERE symbol = ?",
+        "SELECT slot, writer, gen, pos, line, aux FROM %s.tp_checkpoint WHERE key = ?",
         "INSERT INTO %s.yahoofinance (id, exchange, quotetype, price, timestamp, markethours, "
         "changepercent, dayvolume, change, pricehint, cumulative_avg_price) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -396,7 +401,8 @@ static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
         "SELECT symbol, time, price, cum_avg_price, count FROM %s.latest WHERE symbol = ?",
         "SELECT symbol, time, price, cum_avg_price, count FROM %s.latest",
         "SELECT DISTINCT symbol, day FROM %s.ticks",
-        "SELECT DISTINCT symbol, interval, month FROM %s.bars"};
+        "SELECT DISTINCT symbol, interval, month FROM %s.bars",
+        "SELECT gen FROM %s.tp_commit WHERE writer = ?"};
     char q[1200];
     for (int i = 0; i < NPREP; i++) {
         if (i == P_SEED && !s->opt.seed_table)
@@ -410,70 +416,63 @@ static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
 }
 
 /* ------------------------------------------------------------ generations and slots */
-static int read_gen(struct cas *s, char *errbuf, size_t errsize) {
-    char q[200];
-    struct tp_cql_result *r = NULL;
-    snprintf(q, sizeof(q), "SELECT gen FROM %s.tp_commit WHERE id = 0", s->opt.keyspace);
-    int rc = tp_cql_query(s->c, q, &r, errbuf, errsize);
-    s->gen = 0;
-    if (rc == 0 && r->nrows > 0)
-        tp_cql_get_int64(r, 0, 0, &s->gen);
-    tp_cql_result_free(r);
-    return rc;
+static int64_t wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int cas_row_slot(const struct tp_cql_result *r, int row) {
-    int64_t slot = 0;
-    tp_cql_get_int64(r, row, 0, &slot);
-    return (int)slot;
+int64_t cas_next_gen(struct cas *s) {
+    int64_t now = wall_us();
+    return now > s->clock ? now : s->clock + 1;
 }
 
-/* Scans a slot table: deletes rows of uncommitted generations and records
- * the committed slot of every name. */
-static int recover_table(struct cas *s, const char *table, const char *keycol, struct kv *slots,
-                         char *errbuf, size_t errsize) {
-    char q[300];
-    struct tp_cql_result *r = NULL;
-    snprintf(q, sizeof(q), "SELECT %s, slot, gen FROM %s.%s", keycol, s->opt.keyspace, table);
-    int rc = tp_cql_query(s->c, q, &r, errbuf, errsize);
-    struct kv best = {0};
-    for (int i = 0; rc == 0 && i < r->nrows; i++) {
-        size_t k = (size_t)i * (size_t)r->ncols;
-        char name[300];
-        int64_t slot = 0, gen = 0;
-        snprintf(name, sizeof(name), "%.*s", r->lens[k] > 0 ? (int)r->lens[k] : 0,
-                 (const char *)r->vals[k]);
-        tp_cql_get_int64(r, i, 1, &slot);
-        tp_cql_get_int64(r, i, 2, &gen);
-        if (gen > s->gen) {
-            snprintf(q, sizeof(q), "DELETE FROM %s.%s WHERE %s = ? AND slot = %d",
-                     s->opt.keyspace, table, keycol, (int)slot);
-            struct tp_cql_prep *p;
-            rc = tp_cql_prepare(s->c, q, &p, errbuf, errsize);
-            tp_cql_values_reset(&s->v);
-            tp_cql_add_text(&s->v, name, strlen(name));
-            if (rc == 0)
-                rc = tp_cql_execute_async(s->c, p, &s->v);
-            tp_info("cassandra", "dropping uncommitted %s row '%s' (generation %" PRId64
-                    " > %" PRId64 ")", table, name, gen, s->gen);
-            continue;
-        }
-        struct kv_entry *e = kv_get(&best, name);
-        int64_t prev = -1;
-        if (e)
-            memcpy(&prev, e->val, sizeof(prev));
-        if (gen > prev && (rc = kv_put(&best, name, &gen, sizeof(gen), (int)slot)) == 0)
-            rc = kv_put(slots, name, NULL, 0, (int)slot);
+static int new_writer_id(struct cas *s, char *errbuf, size_t errsize) {
+    uint64_t id = 0;
+    while (id == 0)
+        if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+            return tp_errf(errbuf, errsize, TP_EIO, "cassandra: no random writer id "
+                           "(getrandom failed)");
+    memcpy(&s->writer, &id, sizeof(s->writer));
+    return 0;
+}
+
+/* Whether (writer, gen) is committed: gen <= that writer's marker. */
+static int committed(struct cas *s, int64_t writer, int64_t gen, int *yes) {
+    char key[20], err[256];
+    int64_t mark = -1;
+    if (writer == s->writer) {
+        *yes = gen <= s->gen;
+        return 0;
     }
-    kv_free(&best);
-    tp_cql_result_free(r);
-    if (rc == 0)
-        rc = tp_cql_wait(s->c, errbuf, errsize);
-    return rc;
+    snprintf(key, sizeof(key), "%016" PRIx64, (uint64_t)writer);
+    struct kv_entry *e = kv_get(&s->markers, key);
+    if (e)
+        memcpy(&mark, e->val, sizeof(mark));
+    if (gen > mark) {           /* unknown or possibly stale: ask */
+        struct tp_cql_result *r = NULL;
+        tp_cql_values_reset(&s->v);
+        tp_cql_add_bigint(&s->v, writer);
+        int rc = tp_cql_select(s->c, s->prep[P_MARK_GET], &s->v, 0, NULL, 0, &r, err,
+                               sizeof(err));
+        if (rc < 0) {
+            snprintf(s->base.last_error, sizeof(s->base.last_error), "cassandra: reading a "
+                     "commit marker: %.200s", err);
+            tp_cql_result_free(r);
+            return TP_ESTORE;
+        }
+        if (r->nrows > 0)
+            tp_cql_get_int64(r, 0, 0, &mark);
+        tp_cql_result_free(r);
+        if ((rc = kv_put(&s->markers, key, &mark, sizeof(mark), 0)) < 0)
+            return rc;
+    }
+    *yes = gen <= mark;
+    return 0;
 }
 
-int cas_read_slots(struct cas *s, int which, const char *name, struct tp_cql_result **r,
-                   int *row) {
+int cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
+                   struct tp_cql_result **r, int *row) {
     char err[256];
     tp_cql_values_reset(&s->v);
     tp_cql_add_text(&s->v, name, strlen(name));
@@ -484,22 +483,40 @@ int cas_read_slots(struct cas *s, int which, const char *name, struct tp_cql_res
     }
     int64_t best = -1;
     *row = -1;
-    for (int i = 0; i < (*r)->nrows; i++) {
-        int64_t gen = -1;
-        tp_cql_get_int64(*r, i, 1, &gen);
-        if (gen <= s->gen && gen > best) {
+    for (int i = 0; i < (*r)->nrows && rc == 0; i++) {
+        int64_t writer = 0, gen = -1;
+        int yes = 0;
+        tp_cql_get_int64(*r, i, 1, &writer);
+        tp_cql_get_int64(*r, i, 2, &gen);
+        if (gen > s->clock)
+            s->clock = gen;     /* later writes of name order after this one */
+        if (gen > best && (rc = committed(s, writer, gen, &yes)) == 0 && yes) {
             best = gen;
             *row = i;
         }
     }
+    if (rc < 0)
+        return rc;
+    int64_t slot = -1;
+    if (*row >= 0)
+        tp_cql_get_int64(*r, *row, 0, &slot);
+    if ((rc = kv_put(slots, name, NULL, 0, (int)slot)) < 0)
+        return rc;
     return *row < 0 ? TP_ENOTFOUND : 0;
 }
 
 int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot) {
-    (void)which;
-    (void)s;
     struct kv_entry *e = kv_get(slots, name);
-    *slot = e ? 1 - e->n : 0;
+    if (!e) {                   /* never loaded by this handle: look it up */
+        struct tp_cql_result *r = NULL;
+        int row;
+        int rc = cas_read_slots(s, which, slots, name, &r, &row);
+        tp_cql_result_free(r);
+        if (rc < 0 && rc != TP_ENOTFOUND)
+            return rc;
+        e = kv_get(slots, name);
+    }
+    *slot = e && e->n == 0 ? 1 : 0;
     return 0;
 }
 
@@ -555,10 +572,8 @@ int cas_schema(struct cas *s, char *errbuf, size_t errsize) {
     if (rc == 0)
         rc = prepare_all(s, errbuf, errsize);
     if (rc == 0)
-        rc = read_gen(s, errbuf, errsize);
+        rc = new_writer_id(s, errbuf, errsize);
     if (rc == 0)
-        rc = recover_table(s, "tp_state", "symbol", &s->state_slots, errbuf, errsize);
-    if (rc == 0)
-        rc = recover_table(s, "tp_checkpoint", "key", &s->ckpt_slots, errbuf, errsize);
+        tp_info("cassandra", "writer id %016" PRIx64, (uint64_t)s->writer);
     return rc;
 }

@@ -14,11 +14,13 @@ import select
 import shutil
 import signal
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pb_testlib as pb  # noqa: E402
 
 TP_BIN = os.environ.get("TP_BIN", "build/tickpipe")
 TP_BUILD = os.environ.get("TP_BUILD", "build")
@@ -39,53 +41,16 @@ def fail(msg):
 
 # ---- PricingData encoding ------------------------------------------------
 
-def _varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _zigzag(v):
-    return (v << 1) ^ (v >> 63)
-
-
-def _tag(field, wire):
-    return _varint((field << 3) | wire)
-
-
-def _string(field, s):
-    b = s.encode()
-    return _tag(field, 2) + _varint(len(b)) + b
-
-
-def _float(field, x):
-    return _tag(field, 5) + struct.pack("<f", x)
-
-
-def _sint(field, v):
-    return _tag(field, 0) + _varint(_zigzag(v) & 0xFFFFFFFFFFFFFFFF)
-
-
-def _enum(field, v):
-    return _tag(field, 0) + _varint(v)
-
-
 def pricing(sym, price=None, t=None, qtype=8, day_volume=None, exchange="NMS"):
     """Encodes a PricingData message; None fields are left out."""
-    b = _string(1, sym)
+    b = pb.string(1, sym)
     if price is not None:
-        b += _float(2, price)
+        b += pb.float32(2, price)
     if t is not None:
-        b += _sint(3, t)
-    b += _string(4, "USD") + _string(5, exchange) + _enum(6, qtype) + _enum(7, 1)
+        b += pb.sint(3, t)
+    b += pb.string(4, "USD") + pb.string(5, exchange) + pb.enum(6, qtype) + pb.enum(7, 1)
     if day_volume is not None:
-        b += _sint(9, day_volume)
+        b += pb.sint(9, day_volume)
     return b
 
 

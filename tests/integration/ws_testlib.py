@@ -9,11 +9,13 @@ import os
 import re
 import signal
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pb_testlib as pb  # noqa: E402
 
 BIN = os.environ.get("TP_BIN", "build/tickpipe")
 
@@ -28,31 +30,11 @@ def check(cond, msg):
         fail(msg)
 
 
-def varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def zigzag(v):
-    return (v << 1) ^ (v >> 63)
-
-
 def pricing(symbol, price, time_ms, day_volume=None):
     """Protobuf bytes of a PricingData with id, price, time, quoteType 8."""
-    sym = symbol.encode()
-    out = b"\x0a" + varint(len(sym)) + sym
-    out += b"\x15" + struct.pack("<f", price)
-    out += b"\x18" + varint(zigzag(time_ms))
-    out += b"\x30" + varint(8)
+    out = pb.string(1, symbol) + pb.float32(2, price) + pb.sint(3, time_ms) + pb.enum(6, 8)
     if day_volume is not None:
-        out += b"\x48" + varint(zigzag(day_volume))
+        out += pb.sint(9, day_volume)
     return out
 
 

@@ -34,6 +34,7 @@
 #include "core/tp_opts.h"
 #include "core/tp_quote.h"
 #include "core/tp_clock.h"
+#include "core/tp_deadletter.h"
 #include "process/tp_processor.h"
 #include "sink/tp_store.h"
 #include "source/tp_decode.h"
@@ -61,38 +62,11 @@ struct ingest {
     char errbuf[512];
 };
 
-/* Appends s as a JSON string (quoted, escaped) to f. */
-static void json_string(FILE *f, const char *s, size_t len) {
-    fputc('"', f);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", f);
-        else if (ch == '\t')
-            fputs("\\t", f);
-        else if (ch == '\r')
-            fputs("\\r", f);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static int ingest_reject(struct ingest *in, const struct tp_raw *r, const char *reason) {
     const char *key = tp_source_position_key(in->src);
     in->st.rejected++;
     if (in->dead) {
-        fputs("{\"reason\":", in->dead);
-        json_string(in->dead, reason, strlen(reason));
-        fputs(",\"source\":", in->dead);
-        json_string(in->dead, key ? key : in->source, strlen(key ? key : in->source));
-        fprintf(in->dead, ",\"line\":%lld,\"raw\":", (long long)r->lineno);
-        json_string(in->dead, r->line, r->len);
-        fputs("}\n", in->dead);
+        tp_deadletter_write(in->dead, reason, key ? key : in->source, r->lineno, r->line, r->len);
         fflush(in->dead);
     }
     if (!in->dlq_topic)

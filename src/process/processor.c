@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/tp_deadletter.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
 #include "../source/tp_decode.h"
@@ -649,25 +650,8 @@ static void dead_letter(struct tp_processor *p, const struct tp_item *it) {
     if (!p->dl)
         return;
     const char *key = it->pos_slot >= 0 && it->pos_slot < p->npos ? p->pos[it->pos_slot].key : "-";
-    fputs("{\"reason\":\"", p->dl);
-    fputs(it->reason ? it->reason : "rejected", p->dl);
-    fputs("\",\"source\":\"", p->dl);
-    for (const char *c = key; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fputc('\\', p->dl);
-        fputc(*c, p->dl);
-    }
-    fprintf(p->dl, "\",\"line\":%" PRId64 ",\"raw\":\"", it->line);
-    for (size_t i = 0; i < it->raw_len; i++) {
-        unsigned char c = (unsigned char)it->raw[i];
-        if (c == '"' || c == '\\')
-            fprintf(p->dl, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            fprintf(p->dl, "\\u%04x", c);
-        else
-            fputc(c, p->dl);
-    }
-    fputs("\"}\n", p->dl);
+    tp_deadletter_write(p->dl, it->reason ? it->reason : "rejected", key, it->line, it->raw,
+                        it->raw_len);
 }
 
 int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {

@@ -5,9 +5,9 @@
  * runs each; prints the median frames/s and the peak RSS. Run on a release
  * build (never a sanitizer build):
  *
- *   bench_decode [--frames N] [--shared DIR]
+ *   bench_decode [--frames N] [--data DIR]
  *
- * DIR defaults to $TP_SHARED, else ../shared.
+ * DIR (the vendored tests/data) defaults to $TP_DATA, else tests/data.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +44,7 @@ static void add(struct set *s, const char *line, size_t len, size_t cap) {
 
 static int load_real(struct set *s, const char *dir, size_t n) {
     char path[4096], buf[8192];
-    snprintf(path, sizeof path, "%s/data/yahoo/frames.txt", dir);
+    snprintf(path, sizeof path, "%s/yahoo/frames.txt", dir);
     FILE *f = fopen(path, "r");
     if (!f) {
         perror(path);
@@ -113,16 +113,16 @@ static double run(const char *name, const struct set *s) {
 
 int main(int argc, char **argv) {
     size_t n = 1000000;
-    const char *dir = getenv("TP_SHARED");
+    const char *dir = getenv("TP_DATA");
     if (!dir || !*dir)
-        dir = "../shared";
+        dir = "tests/data";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--frames") == 0)
             n = (size_t)strtoull(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--shared") == 0)
+        else if (strcmp(argv[i], "--data") == 0)
             dir = argv[i + 1];
         else {
-            fprintf(stderr, "usage: bench_decode [--frames N] [--shared DIR]\n");
+            fprintf(stderr, "usage: bench_decode [--frames N] [--data DIR]\n");
             return 2;
         }
     }

@@ -9,5 +9,5 @@ if grep -q 'TP_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
     echo "bench_kafka: $build is a sanitizer build; use a release build" >&2
     exit 2
 fi
-TP_BIN=$build/tickpipe TP_BUILD=$build TP_SHARED=${TP_SHARED:-$here/../../shared} \
+TP_BIN=$build/tickpipe TP_BUILD=$build TP_DATA=${TP_DATA:-$here/../tests/data} \
     exec /usr/bin/python3 "$here/bench_kafka.py" 2>&1 | grep -v '^%'

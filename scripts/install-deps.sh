@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tickpipe builds, tests and benchmarks with.
-# Run as root (or with sudo). Safe to run again.
+# Run it as root or as a user who may sudo (it re-runs itself through sudo).
+# Safe to run again.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps.sh: run as root (sudo $0)" >&2
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo -- "$0" "$@"
+  fi
+  echo "install-deps.sh: needs root to install Debian packages, and sudo is not installed: run it as root" >&2
   exit 2
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -50,15 +50,15 @@ static inline int tp_test_done(const char *prog) {
 }
 #define TP_TEST_DONE() tp_test_done(__FILE__)
 
-/* The shared directory (DESIGN.md, reference data): $TP_SHARED, else
- * $TP_SRC/../shared, else ../shared. Returns a static buffer. */
-static inline const char *tp_test_shared(void) {
+/* The vendored test data (tests/data: real captured frames): $TP_DATA,
+ * else $TP_SRC/tests/data, else tests/data. Returns a static buffer. */
+static inline const char *tp_test_data(void) {
     static char buf[4096];
-    const char *s = getenv("TP_SHARED");
+    const char *s = getenv("TP_DATA");
     if (s && *s)
         return s;
     const char *src = getenv("TP_SRC");
-    snprintf(buf, sizeof buf, "%s/../shared", src && *src ? src : ".");
+    snprintf(buf, sizeof buf, "%s/tests/data", src && *src ? src : ".");
     return buf;
 }
 

@@ -24,7 +24,7 @@ import pb_testlib as pb  # noqa: E402
 
 TP_BIN = os.environ.get("TP_BIN", "build/tickpipe")
 TP_BUILD = os.environ.get("TP_BUILD", "build")
-TP_SHARED = os.environ.get("TP_SHARED", "../shared")
+TP_DATA = os.environ.get("TP_DATA", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data"))
 MOCK_BIN = os.path.join(TP_BUILD, "tests", "kafka_mock")
 
 # librdkafka 2.0.2 sends LeaveGroup with an already-cleared member id, so
@@ -238,7 +238,7 @@ def real_plus_generated(wd, n, seed=1):
     gen_frames(gen, n, seed=seed)
     path = wd("frames.txt")
     with open(path, "w") as out:
-        with open(os.path.join(TP_SHARED, "data", "yahoo", "frames.txt")) as f:
+        with open(os.path.join(TP_DATA, "yahoo", "frames.txt")) as f:
             out.write(f.read())
         with open(gen) as f:
             out.write(f.read())

@@ -7,7 +7,7 @@
 # two lateness settings, both print the same counters and write the same
 # JSON objects in the same order (compared as parsed JSON, numbers as doubles).
 set -euo pipefail
-: "${TP_BIN:?}" "${TP_BUILD:?}" "${TP_SRC:?}" "${TP_SHARED:?}"
+: "${TP_BIN:?}" "${TP_BUILD:?}" "${TP_SRC:?}" "${TP_DATA:?}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 frames="$work/frames.txt"
@@ -16,7 +16,7 @@ frames="$work/frames.txt"
 "$TP_BUILD/bench/gen_frames" --count 500 --symbols 5 --seed 6 --envelope --out "$work/env.txt"
 {
   echo "# a comment"
-  awk '{print; print}' "$TP_SHARED/data/yahoo/frames.txt"   # each real frame twice: duplicates
+  awk '{print; print}' "$TP_DATA/yahoo/frames.txt"   # each real frame twice: duplicates
   echo ""
   # the sim frames, every third block of 100 lines reversed: later ticks first
   awk '{ b[NR % 100] = $0 } NR % 100 == 0 { for (i = 1; i <= 100; i++) print b[(NR / 100) % 3 ? i % 100 : (100 - i) % 100] }' "$work/sim.txt"

@@ -46,9 +46,9 @@ static void load_corpus(struct corpus *c) {
     char path[4096];
     char *exp[MAXLINES];
     size_t explen[MAXLINES];
-    snprintf(path, sizeof path, "%s/data/yahoo/frames.txt", tp_test_shared());
+    snprintf(path, sizeof path, "%s/yahoo/frames.txt", tp_test_data());
     c->n = read_lines(path, c->text, c->len, MAXLINES);
-    snprintf(path, sizeof path, "%s/data/yahoo/frames.expected.jsonl", tp_test_shared());
+    snprintf(path, sizeof path, "%s/yahoo/frames.expected.jsonl", tp_test_data());
     int ne = read_lines(path, exp, explen, MAXLINES);
     REQUIRE(c->n >= 10 && ne == c->n);
     for (int i = 0; i < ne; i++) {

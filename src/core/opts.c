@@ -49,50 +49,81 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
     return era * 146097 + doe - 719468;
 }
 
+/* Reads exactly n decimal digits at *p into *out and advances *p. */
+static int take_digits(const char **p, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return TP_EINVAL;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int days_in_month(int y, int m) {
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
+/* "HH:MM[:SS[.fff...]]" at *p: fills h, mi, sec and frac (ms). */
+static int take_clock(const char **p, int *h, int *mi, int *sec, int *frac) {
+    if (take_digits(p, 2, h) || *(*p)++ != ':' || take_digits(p, 2, mi))
+        return TP_EINVAL;
+    if (**p != ':')
+        return 0;
+    (*p)++;
+    if (take_digits(p, 2, sec))
+        return TP_EINVAL;
+    if (**p != '.')
+        return 0;
+    int digits = 0;
+    for ((*p)++; **p >= '0' && **p <= '9'; (*p)++, digits++)
+        if (digits < 3)
+            *frac = *frac * 10 + (**p - '0');
+    if (digits == 0)
+        return TP_EINVAL;
+    for (; digits < 3; digits++)
+        *frac *= 10;
+    return 0;
+}
+
+/* ISO-8601 UTC: "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|+00:00]". Every field
+ * is checked against the calendar: 2025-02-30 is an error, not March 2. */
+static int parse_iso(const char *s, int64_t *ms) {
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0;
+    if (take_digits(&p, 4, &y) || *p++ != '-' || take_digits(&p, 2, &mo) || *p++ != '-' ||
+        take_digits(&p, 2, &d))
+        return TP_EINVAL;
+    if ((*p == 'T' || *p == ' ') && (p++, take_clock(&p, &h, &mi, &sec, &frac)))
+        return TP_EINVAL;
+    if (*p == 'Z')
+        p++;
+    else if (strcmp(p, "+00:00") == 0)
+        p += 6;
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+        sec > 60)
+        return TP_EINVAL;
+    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + frac;
+    return 0;
+}
+
 int tp_parse_time(const char *s, int64_t *ms) {
     char *end;
     if (!s || !*s)
         return TP_EINVAL;
     errno = 0;
     long long v = strtoll(s, &end, 10);
+    /* Ten digits alone read as Unix seconds, a likely mistake: refused. */
     if (!*end && !errno && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && strlen(s) != 10) {
         *ms = v;
         return 0;
     }
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-        return TP_EINVAL;
-    const char *p = s + 10;
-    int64_t frac = 0;
-    if (*p == 'T' || *p == ' ') {
-        int n2 = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n2) != 2 || n2 != 5)
-            return TP_EINVAL;
-        p += 1 + n2;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%2d%n", &sec, &n2) != 1 || n2 != 2)
-                return TP_EINVAL;
-            p += 3;
-            if (*p == '.') {
-                int digits = 0;
-                for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-                    if (digits < 3)
-                        frac = frac * 10 + (*p - '0');
-                if (digits == 0)
-                    return TP_EINVAL;
-                for (; digits < 3; digits++)
-                    frac *= 10;
-            }
-        }
-    }
-    if (*p == 'Z')
-        p++;
-    else if (strcmp(p, "+00:00") == 0)
-        p += 6;
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return TP_EINVAL;
-    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + frac;
-    return 0;
+    return parse_iso(s, ms);
 }
 
 static const char *type_metavar(const struct tp_opt *o) {

@@ -14,6 +14,7 @@
 int tp_cmd_feed(int argc, char **argv) {
     struct tp_feed_opts fo = {0};
     const char *log_level = NULL;
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"replay", TP_OPT_STR, &fo.replay, NULL, "FILE", "frame file to serve (required; as written by record)", 0, 0},
         {"listen", TP_OPT_STR, &fo.listen, "127.0.0.1:8765", "ADDR", "HOST:PORT to listen on (port 0 picks a free one)", 0, 0},
@@ -31,7 +32,7 @@ int tp_cmd_feed(int argc, char **argv) {
                            "and receive those symbols' frames (bare base64, or the JSON envelope when the\n"
                            "URL has ?version=2), paced by the recorded receive times. Prints the URL it\n"
                            "listens on; runs until SIGINT/SIGTERM.",
-                           table, argc, argv, NULL, 0, NULL);
+                           table, argc, argv, NULL, 0, NULL, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (tp_cmd_set_log_level("feed", log_level))

@@ -182,6 +182,7 @@ int tp_cmd_ingest(int argc, char **argv) {
     if (!in)
         return 1;
     in->topic = "ticks";
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &in->source, NULL, "SRC", "where frames come from (yahoo, yahoo:URL, replay:PATH, sim)", 0, 0},
         {"kafka", TP_OPT_STR, &in->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
@@ -200,7 +201,7 @@ int tp_cmd_ingest(int argc, char **argv) {
     int status = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
                                "Reads frames, validates them and produces the PricingData bytes "
                                "to a Kafka topic, keyed by symbol.",
-                               table, argc, argv, NULL, 0, NULL);
+                               table, argc, argv, NULL, 0, NULL, &om);
     if (!status)
         status = tp_cmd_set_log_level("ingest", in->log_level);
     if (status) {
@@ -557,6 +558,7 @@ int tp_cmd_process(int argc, char **argv) {
         return 1;
     for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++)
         pr->parts[i].slot = -1;
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"kafka", TP_OPT_STR, &pr->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
         {"topic", TP_OPT_STR, &pr->topic, "ticks", "T", "topic to consume", 0, 0},
@@ -576,7 +578,7 @@ int tp_cmd_process(int argc, char **argv) {
     int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
                                "Consumes ticks from Kafka as a consumer-group member and stores "
                                "ticks, bars and latest with exactly-once results.",
-                               table, argc, argv, NULL, 0, NULL);
+                               table, argc, argv, NULL, 0, NULL, &om);
     if (!status)
         status = tp_cmd_set_log_level("process", pr->log_level);
     if (status) {

@@ -91,6 +91,7 @@ int tp_cmd_query(int argc, char **argv) {
     const char *store = NULL, *symbol = NULL, *interval = NULL, *from = NULL, *to = NULL;
     const char *format = NULL;
     int64_t limit = 0;
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"store", TP_OPT_STR, &store, "sqlite:tickpipe.db", "STORE", "the store to read (sqlite:PATH or cassandra://...)", 0, 0},
         {"symbol", TP_OPT_STR, &symbol, NULL, "S", "only this symbol", 0, 0},
@@ -104,7 +105,7 @@ int tp_cmd_query(int argc, char **argv) {
     int npos = 0;
     int rc = tp_opts_parse("query", "--store STORE (ticks|bars|latest) [options]",
                            "Reads stored ticks, bars or latest quotes back, as CSV or JSON.", table,
-                           argc, argv, pos, 1, &npos);
+                           argc, argv, pos, 1, &npos, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     struct tp_query qr = {.symbol = symbol, .from = INT64_MIN, .to = INT64_MAX};

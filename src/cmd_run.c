@@ -287,6 +287,7 @@ fatal:
 
 int tp_cmd_run(int argc, char **argv) {
     struct run_cfg c = {0};
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &c.source, "yahoo", "SRC", "yahoo, yahoo:URL, replay:PATH, replay:- or sim[:count=N,rate=R,symbols=N,seed=S]", 0, 0},
         {"symbols", TP_OPT_STR, &c.symbols, "BTC-USD,ETH-USD", "LIST", "comma-separated symbols to subscribe to", 0, 0},
@@ -304,7 +305,7 @@ int tp_cmd_run(int argc, char **argv) {
     int rc = tp_opts_parse("run", "[options]",
                            "Runs every stage in one process: reads frames from the source, decodes "
                            "them,\naggregates them and stores ticks, bars and latest quotes.",
-                           table, argc, argv, NULL, 0, NULL);
+                           table, argc, argv, NULL, 0, NULL, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (tp_cmd_set_log_level("run", c.log_level))

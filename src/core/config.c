@@ -24,6 +24,7 @@ struct reader {
     int line;            /* lines handed to inih so far */
     int long_line;       /* first line that was too long, or 0 */
     int max;             /* longest line inih takes */
+    int section_line;    /* line of the last section header */
     tp_config_fn fn;
     void *ctx;
     int err;             /* first error of fn */
@@ -51,6 +52,9 @@ static char *read_line(char *str, int num, void *stream) {
             r->long_line = r->line;
         snprintf(str, (size_t)num, "#\n");
     }
+    const char *p = str + strspn(str, " \t");
+    if (*p == '[')
+        r->section_line = r->line;
     return str;
 }
 
@@ -58,7 +62,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     struct reader *r = user;
     if (r->err)
         return 1;
-    int err = r->fn(r->ctx, section, key, value, r->line, r->errbuf, r->errsize);
+    int err = r->fn(r->ctx, section, key, value, r->line, r->section_line, r->errbuf,
+                    r->errsize);
     if (err) {
         r->err = err;
         r->err_line = r->line;

@@ -11,9 +11,10 @@
  * table defaults, section [tickpipe] (shared by every command), section
  * [<command>], then the command-line flags. A list option (--kafka-conf)
  * accumulates in the same order instead. Sections of other commands are
- * skipped (their keys are checked when that command runs); unknown
- * sections, unknown keys, repeated keys, empty and bad values are usage
- * errors naming the file, line and key. --print-config prints the
+ * skipped (their keys are checked when that command runs), and so are keys
+ * of [tickpipe] that are options of other commands only; unknown sections,
+ * unknown keys, repeated keys, empty and bad values are usage errors
+ * naming the file, line and key. --print-config prints the
  * effective settings in the same format, so its output is a config file.
  * Strings read from the file are owned by a struct tp_opts_mem that the
  * subcommand holds until it returns.
@@ -251,6 +252,24 @@ static const struct tp_opt *find_opt(const struct tp_opt *table, const char *nam
     return NULL;
 }
 
+/* Is it an option of any subcommand? A key of [tickpipe] that the running
+ * command lacks is skipped when it is (e.g. bars, for query), an error when
+ * it is not (a typo). tests/integration/test_config.sh checks that every
+ * option of every command's --help is here. */
+static int known_key(const char *key) {
+    static const char *const keys[] = {
+        "batch", "bars", "commit-interval", "deadletter", "dlq-topic", "drop-every",
+        "end-grace", "exit-at-end", "flush", "flush-timeout", "format", "from", "group",
+        "http", "interval", "kafka", "kafka-conf", "lag-interval", "laps", "lateness",
+        "limit", "listen", "log-level", "log-sent", "loop", "max-frames", "out", "progress",
+        "replay", "source", "speed", "store", "symbol", "symbols", "symbols-file",
+        "symbols-per-socket", "timeout", "tls-ca", "tls-cert", "tls-key", "to", "topic", NULL};
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
 /* Is it a section a config file may have? */
 static int known_section(const char *s) {
     for (int i = 0; config_sections[i]; i++)
@@ -261,18 +280,20 @@ static int known_section(const char *s) {
 
 /* tp_config_fn: checks one key of the file and keeps a copy of its value. */
 static int on_config_key(void *ctx, const char *section, const char *key, const char *value,
-                         int line, char *errbuf, size_t errsize) {
+                         int line, int section_line, char *errbuf, size_t errsize) {
     struct tp_opts_mem *m = ctx;
     if (!*section)
         return tp_errf(errbuf, errsize, TP_EINVAL, "%s:%d: key '%s' before any section "
                        "(put it under [tickpipe] or [%s])", m->path, line, key, m->cmd);
     if (!known_section(section))
         return tp_errf(errbuf, errsize, TP_EINVAL, "%s:%d: unknown section [%s] (expected "
-                       "[tickpipe] or a command's name)", m->path, line, section);
+                       "[tickpipe] or a command's name)", m->path, section_line, section);
     int own = strcmp(section, m->cmd) == 0;
     if (!own && strcmp(section, "tickpipe") != 0)
         return 0;   /* another command's section */
     const struct tp_opt *o = find_opt(m->table, key, strlen(key));
+    if (!o && !own && known_key(key))
+        return 0;   /* a shared key for the other commands */
     if (!o)
         return tp_errf(errbuf, errsize, TP_EINVAL, "%s:%d: unknown key '%s' in [%s] "
                        "(tickpipe %s has no --%s)", m->path, line, key, section, m->cmd, key);

@@ -12,11 +12,13 @@
 #include <stddef.h>
 
 /* Called once per key in file order. section is "" for keys before any
- * section header; the strings live only during the call. Returns 0 to go
+ * section header; line is the key's line and section_line that of its
+ * section header (0 before any); the strings live only during the call. Returns 0 to go
  * on, or a negative TP_E* code after filling errbuf (the error then ends
  * the read; later keys are not passed on). */
 typedef int (*tp_config_fn)(void *ctx, const char *section, const char *key,
-                            const char *value, int line, char *errbuf, size_t errsize);
+                            const char *value, int line, int section_line, char *errbuf,
+                            size_t errsize);
 
 /* Reads the INI file at path, calling fn for each key. Returns 0; the
  * first error of fn; TP_EPARSE with errbuf naming the file and line of a

@@ -35,10 +35,11 @@ struct seen {
 };
 
 static int collect(void *ctx, const char *section, const char *key, const char *value, int line,
-                   char *errbuf, size_t errsize) {
+                   int section_line, char *errbuf, size_t errsize) {
     struct seen *s = ctx;
     size_t n = strlen(s->log);
-    snprintf(s->log + n, sizeof s->log - n, "%s/%s=%s@%d;", section, key, value, line);
+    snprintf(s->log + n, sizeof s->log - n, "%s@%d/%s=%s@%d;", section, section_line, key, value,
+             line);
     if (line == s->fail_at)
         return tp_errf(errbuf, errsize, TP_EINVAL, "refused line %d", line);
     return 0;
@@ -50,7 +51,7 @@ static void test_reader(void) {
     const char *p = write_file("a.ini", "# comment\n; another\n\n[tickpipe]\nlog-level = info\n"
                                         "[run]\n  source =  sim:count=5   ; inline\nbars=1m,5m\n");
     CHECK(tp_config_read(p, collect, &s, err, sizeof err) == 0);
-    CHECKF(strcmp(s.log, "tickpipe/log-level=info@5;run/source=sim:count=5@7;run/bars=1m,5m@8;") == 0,
+    CHECKF(strcmp(s.log, "tickpipe@4/log-level=info@5;run@6/source=sim:count=5@7;run@6/bars=1m,5m@8;") == 0,
            "%s", s.log);
 
     memset(&s, 0, sizeof s);
@@ -81,7 +82,7 @@ static void test_reader(void) {
     memset(&s, 0, sizeof s);
     p = write_file("d.ini", text);
     CHECKF(tp_config_read(p, collect, &s, err, sizeof err) == 0, "%s", err);
-    CHECK(strstr(s.log, "run/k=0") != NULL);
+    CHECK(strstr(s.log, "run@1/k=0") != NULL);
 
     CHECK(tp_config_read("/nonexistent/x.ini", collect, &s, err, sizeof err) == TP_EIO);
     CHECKF(strstr(err, "/nonexistent/x.ini") != NULL, "%s", err);
@@ -151,6 +152,8 @@ static void test_precedence(void) {
     /* [run] before [tickpipe] in the file: [run] still wins. */
     CHECK(parse_with(&v, "[run]\nn = 9\n[tickpipe]\nn = 7\n", "") == 0 && v.n == 9);
     CHECK(parse_with(&v, "[run]\nflag = off\n", "") == 0 && v.flag == 0);
+    /* A shared key that only other commands have is skipped. */
+    CHECK(parse_with(&v, "[tickpipe]\nbars = 1m\nn = 4\n", "") == 0 && v.n == 4);
     CHECK(parse_with(&v, "[run]\nflag = off\n", "--flag") == 0 && v.flag == 1);
 }
 
@@ -159,6 +162,7 @@ static void test_errors(void) {
     const char *bad[] = {
         "[run]\nnope = 1\n",             /* unknown key */
         "[tickpipe]\nnope = 1\n",        /* unknown key in the shared section */
+        "[run]\nbars = 1m\n",            /* another command's key in [run] */
         "[runn]\nn = 1\n",               /* unknown section */
         "n = 1\n",                       /* key before any section */
         "[run]\nn = 1000\n",             /* out of range */

@@ -41,7 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
         abort();
-    const char *str = NULL;
+    const char *str = NULL, *level = NULL;
     int64_t n = 0, dur = 0;
     double x = 0;
     int flag = 0;
@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         {"x", TP_OPT_DOUBLE, &x, "1", "X", "a real", 0, 10},
         {"flag", TP_OPT_FLAG, &flag, NULL, NULL, "a flag", 0, 0},
         {"conf", TP_OPT_LIST, &list, NULL, "K=V", "a list", 0, 0},
+        {"level", TP_OPT_CHOICE, &level, "warn", "error|warn|info|debug", "a choice", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     char *argv[] = {"run", "--config", path, "--print-config", NULL};
     TP_OPTS_MEM(mem);

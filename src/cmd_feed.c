@@ -25,7 +25,7 @@ int tp_cmd_feed(int argc, char **argv) {
         {"tls-key", TP_OPT_STR, &fo.tls_key, NULL, "FILE", "PEM private key of --tls-cert", 0, 0},
         {"log-sent", TP_OPT_STR, &fo.log_sent, NULL, "FILE", "append <connection> TAB <symbol> TAB <send time, Unix us> TAB <frame> per frame sent", 0, 0},
         {"drop-every", TP_OPT_INT, &fo.drop_every, "0", "N", "close each connection after N frames, to test reconnects (0 = never)", 0, 1e15},
-        {"log-level", TP_OPT_STR, &log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("feed", "--replay FILE [options]",
                            "Serves a recording like the Yahoo streamer: clients send {\"subscribe\":[...]}\n"

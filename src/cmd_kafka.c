@@ -196,7 +196,7 @@ int tp_cmd_ingest(int argc, char **argv) {
         {"symbols-per-socket", TP_OPT_INT, &in->symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
         {"timeout", TP_OPT_DUR, &in->timeout_ms, "10s", NULL, "how long to wait for the brokers at startup", 1, 3600000},
         {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
-        {"log-level", TP_OPT_STR, &in->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &in->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int status = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
                                "Reads frames, validates them and produces the PricingData bytes "
@@ -573,7 +573,7 @@ int tp_cmd_process(int argc, char **argv) {
         {"lag-interval", TP_OPT_DUR, &pr->lag_ms, "10s", NULL, "log consumer lag this often", 100, 86400000},
         {"exit-at-end", TP_OPT_FLAG, &pr->exit_at_end, NULL, NULL, "exit once every assigned partition is at its end (tests)", 0, 0},
         {"end-grace", TP_OPT_DUR, &pr->grace_ms, "1s", NULL, "with --exit-at-end: how long the end must stay idle", 0, 600000},
-        {"log-level", TP_OPT_STR, &pr->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &pr->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
                                "Consumes ticks from Kafka as a consumer-group member and stores "

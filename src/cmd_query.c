@@ -98,7 +98,7 @@ int tp_cmd_query(int argc, char **argv) {
         {"interval", TP_OPT_STR, &interval, NULL, "I", "bars: only this interval (1m, 5m, ...)", 0, 0},
         {"from", TP_OPT_STR, &from, NULL, "T", "from this time, inclusive (Unix ms or ISO-8601 UTC)", 0, 0},
         {"to", TP_OPT_STR, &to, NULL, "T", "up to this time, inclusive (Unix ms or ISO-8601 UTC)", 0, 0},
-        {"format", TP_OPT_STR, &format, "csv", "csv|json", "output format", 0, 0},
+        {"format", TP_OPT_CHOICE, &format, "csv", "csv|json", "output format", 0, 0},
         {"limit", TP_OPT_INT, &limit, "0", "N", "print at most N rows (0 = all)", 0, 1e15},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     const char *pos[2];

@@ -92,7 +92,7 @@ int tp_cmd_record(int argc, char **argv) {
         {"out", TP_OPT_STR, &c.out, NULL, "FILE", "frame file to append to (required)", 0, 0},
         {"flush", TP_OPT_DUR, &c.flush_ms, "1s", "DUR", "flush the file at least this often", 0, 3600000},
         {"max-frames", TP_OPT_INT, &c.max_frames, "0", "N", "stop after N frames (0 = no limit)", 0, 1e15},
-        {"log-level", TP_OPT_STR, &c.log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &c.log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("record", "--out FILE [options]",
                            "Captures every frame the source delivers, prefixed with its receive time in\n"

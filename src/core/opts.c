@@ -174,6 +174,15 @@ static void print_help(const char *cmd, const char *synopsis, const char *about,
     printf("  %-28s %s\n", "--help", "show this help and exit");
 }
 
+/* Is val one of the '|'-separated words of choices? */
+static int is_choice(const char *choices, const char *val) {
+    size_t n = strlen(val);
+    for (const char *p = choices; p && *p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
+        if (strncmp(p, val, n) == 0 && (p[n] == '|' || p[n] == '\0') && n)
+            return 1;
+    return 0;
+}
+
 /* Stores one value into o->dst; returns 0 or prints a usage error and
  * returns 2. subj names the value in messages: "--lateness 5x" for a flag,
  * "FILE:LINE: lateness = 5x" for a config key. */
@@ -182,6 +191,13 @@ static int set_value(const char *cmd, const struct tp_opt *o, const char *val, c
     int bounded = o->min < o->max;
     switch (o->type) {
     case TP_OPT_STR:
+        *(const char **)o->dst = val;
+        return 0;
+    case TP_OPT_CHOICE:
+        if (!is_choice(o->metavar, val)) {
+            fprintf(stderr, "tickpipe %s: %s: expected one of %s\n", cmd, subj, o->metavar);
+            return 2;
+        }
         *(const char **)o->dst = val;
         return 0;
     case TP_OPT_FLAG:
@@ -427,7 +443,8 @@ static void print_key(const char *key, const char *val) {
 static void print_setting(const struct tp_opt *o) {
     char buf[64];
     switch (o->type) {
-    case TP_OPT_STR: {
+    case TP_OPT_STR:
+    case TP_OPT_CHOICE: {
         const char *v = *(const char *const *)o->dst;
         if (v)
             print_key(o->name, v);

@@ -15,7 +15,8 @@ enum tp_opt_type {
     TP_OPT_DOUBLE,  /* double *dst, bounded by min/max */
     TP_OPT_FLAG,    /* int *dst set to 1; takes no value */
     TP_OPT_DUR,     /* int64_t *dst in ms: "500ms", "10s", "5m", "1h", bare ms */
-    TP_OPT_LIST     /* struct tp_strlist *dst; repeatable */
+    TP_OPT_LIST,    /* struct tp_strlist *dst; repeatable */
+    TP_OPT_CHOICE   /* const char **dst; one of the words of metavar "a|b|c" */
 };
 
 #define TP_STRLIST_MAX 64

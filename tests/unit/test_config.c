@@ -89,7 +89,7 @@ static void test_reader(void) {
 }
 
 struct vals {
-    const char *source, *store;
+    const char *source, *store, *level;
     int64_t n, dur;
     double x;
     int flag;
@@ -107,6 +107,7 @@ static int parse(struct vals *v, char *line, struct tp_opts_mem **mem) {
         {"x", TP_OPT_DOUBLE, &v->x, "1.5", "X", "a real", 0, 10},
         {"flag", TP_OPT_FLAG, &v->flag, NULL, NULL, "a flag", 0, 0},
         {"conf", TP_OPT_LIST, &v->list, NULL, "K=V", "a list", 0, 0},
+        {"level", TP_OPT_CHOICE, &v->level, "warn", "error|warn|info", "a choice", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     char *argv[32] = {"run"};
     int argc = 1;
@@ -152,6 +153,8 @@ static void test_precedence(void) {
     /* [run] before [tickpipe] in the file: [run] still wins. */
     CHECK(parse_with(&v, "[run]\nn = 9\n[tickpipe]\nn = 7\n", "") == 0 && v.n == 9);
     CHECK(parse_with(&v, "[run]\nflag = off\n", "") == 0 && v.flag == 0);
+    CHECK(parse_with(&v, "[run]\nlevel = info\n", "") == 0);
+    CHECK(parse_with(&v, "[run]\nlevel = error\n", "--level warn") == 0);
     /* A shared key that only other commands have is skipped. */
     CHECK(parse_with(&v, "[tickpipe]\nbars = 1m\nn = 4\n", "") == 0 && v.n == 4);
     CHECK(parse_with(&v, "[run]\nflag = off\n", "--flag") == 0 && v.flag == 1);
@@ -170,6 +173,8 @@ static void test_errors(void) {
         "[run]\ndur = 5x\n",             /* not a duration */
         "[run]\nx = nan\n",              /* not a finite number */
         "[run]\nflag = maybe\n",         /* not a boolean */
+        "[run]\nlevel = inf\n",          /* not one of the choices (a prefix) */
+        "[run]\nlevel = info|warn\n",    /* nor two of them */
         "[run]\nstore =\n",              /* empty value */
         "[run]\nn = 1\nn = 2\n",         /* given twice */
         "[run]\nn 1\n",                  /* not a key = value line */

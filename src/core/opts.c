@@ -183,12 +183,56 @@ static int is_choice(const char *choices, const char *val) {
     return 0;
 }
 
+/* Stores an INT, DOUBLE or DUR value into o->dst; 0, or 2 after a usage
+ * error naming subj. */
+static int set_number(const char *cmd, const struct tp_opt *o, const char *val, const char *subj) {
+    char *end;
+    int bounded = o->min < o->max;
+    errno = 0;
+    if (o->type == TP_OPT_INT) {
+        long long v = strtoll(val, &end, 10);
+        if (errno || end == val || *end) {
+            fprintf(stderr, "tickpipe %s: %s: not an integer\n", cmd, subj);
+            return 2;
+        }
+        if (bounded && (v < o->min || v > o->max)) {
+            fprintf(stderr, "tickpipe %s: %s: out of range [%.0f, %.0f]\n", cmd, subj, o->min,
+                    o->max);
+            return 2;
+        }
+        *(int64_t *)o->dst = v;
+    } else if (o->type == TP_OPT_DOUBLE) {
+        double v = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(v)) {
+            fprintf(stderr, "tickpipe %s: %s: not a number\n", cmd, subj);
+            return 2;
+        }
+        if (bounded && (v < o->min || v > o->max)) {
+            fprintf(stderr, "tickpipe %s: %s: out of range [%g, %g]\n", cmd, subj, o->min, o->max);
+            return 2;
+        }
+        *(double *)o->dst = v;
+    } else {
+        int64_t ms;
+        if (tp_parse_duration(val, &ms) != 0) {
+            fprintf(stderr, "tickpipe %s: %s: not a duration (examples: 500ms, 10s, 5m)\n", cmd,
+                    subj);
+            return 2;
+        }
+        if (bounded && (ms < o->min || ms > o->max)) {
+            fprintf(stderr, "tickpipe %s: %s: out of range [%.0fms, %.0fms]\n", cmd, subj, o->min,
+                    o->max);
+            return 2;
+        }
+        *(int64_t *)o->dst = ms;
+    }
+    return 0;
+}
+
 /* Stores one value into o->dst; returns 0 or prints a usage error and
  * returns 2. subj names the value in messages: "--lateness 5x" for a flag,
  * "FILE:LINE: lateness = 5x" for a config key. */
 static int set_value(const char *cmd, const struct tp_opt *o, const char *val, const char *subj) {
-    char *end;
-    int bounded = o->min < o->max;
     switch (o->type) {
     case TP_OPT_STR:
         *(const char **)o->dst = val;
@@ -213,50 +257,10 @@ static int set_value(const char *cmd, const struct tp_opt *o, const char *val, c
         l->v[l->n++] = val;
         return 0;
     }
-    case TP_OPT_INT: {
-        errno = 0;
-        long long v = strtoll(val, &end, 10);
-        if (errno || end == val || *end) {
-            fprintf(stderr, "tickpipe %s: %s: not an integer\n", cmd, subj);
-            return 2;
-        }
-        if (bounded && (v < o->min || v > o->max)) {
-            fprintf(stderr, "tickpipe %s: %s: out of range [%.0f, %.0f]\n", cmd, subj, o->min,
-                    o->max);
-            return 2;
-        }
-        *(int64_t *)o->dst = v;
-        return 0;
-    }
-    case TP_OPT_DOUBLE: {
-        errno = 0;
-        double v = strtod(val, &end);
-        if (errno || end == val || *end || !isfinite(v)) {
-            fprintf(stderr, "tickpipe %s: %s: not a number\n", cmd, subj);
-            return 2;
-        }
-        if (bounded && (v < o->min || v > o->max)) {
-            fprintf(stderr, "tickpipe %s: %s: out of range [%g, %g]\n", cmd, subj, o->min, o->max);
-            return 2;
-        }
-        *(double *)o->dst = v;
-        return 0;
-    }
-    case TP_OPT_DUR: {
-        int64_t ms;
-        if (tp_parse_duration(val, &ms) != 0) {
-            fprintf(stderr, "tickpipe %s: %s: not a duration (examples: 500ms, 10s, 5m)\n", cmd,
-                    subj);
-            return 2;
-        }
-        if (bounded && (ms < o->min || ms > o->max)) {
-            fprintf(stderr, "tickpipe %s: %s: out of range [%.0fms, %.0fms]\n", cmd, subj, o->min,
-                    o->max);
-            return 2;
-        }
-        *(int64_t *)o->dst = ms;
-        return 0;
-    }
+    case TP_OPT_INT:
+    case TP_OPT_DOUBLE:
+    case TP_OPT_DUR:
+        return set_number(cmd, o, val, subj);
     }
     return 2;
 }
@@ -392,7 +396,7 @@ static int load_config(const char *cmd, const struct tp_opt *table, const char *
  * --print-config, found wherever they are on the line. Returns 1 when
  * --help was asked for. */
 static int scan_early(const struct tp_opt *table, int argc, char **argv, const char **config,
-                      int *print_config) {
+                      int *nconfig, int *print_config) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -404,6 +408,8 @@ static int scan_early(const struct tp_opt *table, int argc, char **argv, const c
         if (strcmp(name, "print-config") == 0) {
             *print_config = 1;
         } else if (nlen == 6 && strncmp(name, "config", 6) == 0) {
+            if ((*nconfig)++)
+                continue;   /* reported by the caller */
             if (eq)
                 *config = eq + 1;
             else if (i + 1 < argc)
@@ -546,10 +552,14 @@ int tp_opts_parse(const char *cmd, const char *synopsis, const char *about,
     if (npos)
         *npos = 0;
     const char *config = NULL;
-    int print = 0;
-    if (scan_early(table, argc, argv, &config, &print)) {
+    int print = 0, nconfig = 0;
+    if (scan_early(table, argc, argv, &config, &nconfig, &print)) {
         print_help(cmd, synopsis, about, table);
         return 1;
+    }
+    if (nconfig > 1) {
+        fprintf(stderr, "tickpipe %s: --config given more than once\n", cmd);
+        return 2;
     }
     if (config && load_config(cmd, table, config, mem))
         return 2;

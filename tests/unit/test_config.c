@@ -185,6 +185,7 @@ static void test_errors(void) {
         CHECKF(parse_with(&v, bad[i], "") == 2, "file %zu: %s", i, bad[i]);
     /* A bad flag still fails after a good file, and a missing file fails. */
     CHECK(parse_with(&v, "[run]\nn = 1\n", "--n 0") == 2);
+    CHECK(parse_with(&v, "[run]\nn = 1\n", "--config /dev/null") == 2);
     TP_OPTS_MEM(mem);
     char line[] = "--config /nonexistent/t.ini";
     CHECK(parse(&v, line, &mem) == 2);

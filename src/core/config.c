@@ -52,8 +52,11 @@ static char *read_line(char *str, int num, void *stream) {
             r->long_line = r->line;
         snprintf(str, (size_t)num, "#\n");
     }
-    const char *p = str + strspn(str, " \t");
-    if (*p == '[')
+    /* Indented lines are ordinary lines here: libinih would read an
+     * indented "key = value" as a continuation of the key before it. */
+    size_t indent = strspn(str, " \t");
+    memmove(str, str + indent, strlen(str + indent) + 1);
+    if (str[0] == '[')
         r->section_line = r->line;
     return str;
 }

@@ -3,8 +3,8 @@
  * key. The only module that sees libinih. Main thread only.
  *
  * Format: "[section]" lines, "key = value" lines, comments on lines that
- * start with ';' or '#', and inline comments after " ;". Values are
- * trimmed. A line may hold up to 199 characters (libinih's buffer).
+ * start with ';' or '#', and inline comments after " ;". Indentation is
+ * ignored (there are no continuation lines) and values are trimmed. A line may hold up to 199 characters (libinih's buffer).
  */
 #ifndef TP_CONFIG_H
 #define TP_CONFIG_H

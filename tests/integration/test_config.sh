@@ -32,7 +32,7 @@ source = replay:rec.txt
 bars = 1m,5m
 lateness = 2s
 deadletter = dl2.jsonl
-batch = 100
+    batch = 100           ; indented keys are keys
 
 [query]
 format = csv

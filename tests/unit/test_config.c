@@ -84,6 +84,13 @@ static void test_reader(void) {
     CHECKF(tp_config_read(p, collect, &s, err, sizeof err) == 0, "%s", err);
     CHECK(strstr(s.log, "run@1/k=0") != NULL);
 
+    /* Indented keys are keys, not continuations of the value before. */
+    memset(&s, 0, sizeof s);
+    p = write_file("e.ini", "  [run]\n  source = sim\n\tbars = 1m\n    more\n");
+    CHECK(tp_config_read(p, collect, &s, err, sizeof err) == TP_EPARSE);
+    CHECKF(strstr(err, "e.ini:4:") != NULL, "%s", err);
+    CHECKF(strcmp(s.log, "run@1/source=sim@2;run@1/bars=1m@3;") == 0, "%s", s.log);
+
     CHECK(tp_config_read("/nonexistent/x.ini", collect, &s, err, sizeof err) == TP_EIO);
     CHECKF(strstr(err, "/nonexistent/x.ini") != NULL, "%s", err);
 }
@@ -196,7 +203,7 @@ int main(void) {
     test_reader();
     test_precedence();
     test_errors();
-    const char *names[] = {"a.ini", "b.ini", "c.ini", "d.ini", "t.ini"};
+    const char *names[] = {"a.ini", "b.ini", "c.ini", "d.ini", "e.ini", "t.ini"};
     char path[600];
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);

@@ -93,6 +93,20 @@ for m in modules:
         dev, run = packages[m]
         check(dev in stages[0], "Dockerfile build stage lacks %s" % dev)
         check(run in stages[1], "Dockerfile runtime stage lacks %s" % run)
+# The image's default command runs with the config file the image copies in.
+copies = dict((dst, src) for src, dst in re.findall(r"^COPY (deploy/\S+) (\S+)$", stages[-1], re.M))
+cmd_match = re.search(r"^CMD (\[.*\])$", stages[-1], re.M)
+check(cmd_match is not None, "Dockerfile: no CMD")
+if cmd_match:
+    import json
+    args = json.loads(cmd_match.group(1))
+    if "--config" in args:
+        i = args.index("--config") + 1
+        check(args[i] in copies, "Dockerfile: CMD --config %s is not copied into the image" % args[i])
+        args[i] = os.path.join(SRC, copies.get(args[i], args[i]))
+    r = subprocess.run([BIN] + args + ["--print-config"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "Dockerfile CMD: tickpipe %s -> %s" % (" ".join(args), r.stderr))
+
 with open(os.path.join(SRC, "scripts", "install-deps.sh")) as f:
     deps = f.read()
 for m in modules:

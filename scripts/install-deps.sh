@@ -14,8 +14,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang libclang-rt-14-dev \
-  librdkafka-dev libwebsockets-dev libjansson-dev libsqlite3-dev libssl-dev \
-  sqlite3 openssl kcat procps bc \
-  python3 python3-protobuf python3-websockets python3-cassandra python3-confluent-kafka \
+  librdkafka-dev libwebsockets-dev libjansson-dev libsqlite3-dev libssl-dev libinih-dev \
+  sqlite3 openssl kcat procps bc groff-base man-db systemd \
+  python3 python3-protobuf python3-websockets python3-cassandra python3-confluent-kafka python3-yaml \
   >/dev/null
 echo "install-deps.sh: done"

@@ -14,6 +14,7 @@
 int tp_cmd_feed(int argc, char **argv) {
     struct tp_feed_opts fo = {0};
     const char *log_level = NULL;
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"replay", TP_OPT_STR, &fo.replay, NULL, "FILE", "frame file to serve (required; as written by record)", 0, 0},
         {"listen", TP_OPT_STR, &fo.listen, "127.0.0.1:8765", "ADDR", "HOST:PORT to listen on (port 0 picks a free one)", 0, 0},
@@ -24,14 +25,14 @@ int tp_cmd_feed(int argc, char **argv) {
         {"tls-key", TP_OPT_STR, &fo.tls_key, NULL, "FILE", "PEM private key of --tls-cert", 0, 0},
         {"log-sent", TP_OPT_STR, &fo.log_sent, NULL, "FILE", "append <connection> TAB <symbol> TAB <send time, Unix us> TAB <frame> per frame sent", 0, 0},
         {"drop-every", TP_OPT_INT, &fo.drop_every, "0", "N", "close each connection after N frames, to test reconnects (0 = never)", 0, 1e15},
-        {"log-level", TP_OPT_STR, &log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("feed", "--replay FILE [options]",
                            "Serves a recording like the Yahoo streamer: clients send {\"subscribe\":[...]}\n"
                            "and receive those symbols' frames (bare base64, or the JSON envelope when the\n"
                            "URL has ?version=2), paced by the recorded receive times. Prints the URL it\n"
                            "listens on; runs until SIGINT/SIGTERM.",
-                           table, argc, argv, NULL, 0, NULL);
+                           table, argc, argv, NULL, 0, NULL, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (tp_cmd_set_log_level("feed", log_level))

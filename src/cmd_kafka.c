@@ -182,6 +182,7 @@ int tp_cmd_ingest(int argc, char **argv) {
     if (!in)
         return 1;
     in->topic = "ticks";
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &in->source, NULL, "SRC", "where frames come from (yahoo, yahoo:URL, replay:PATH, sim)", 0, 0},
         {"kafka", TP_OPT_STR, &in->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
@@ -195,12 +196,12 @@ int tp_cmd_ingest(int argc, char **argv) {
         {"symbols-per-socket", TP_OPT_INT, &in->symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
         {"timeout", TP_OPT_DUR, &in->timeout_ms, "10s", NULL, "how long to wait for the brokers at startup", 1, 3600000},
         {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
-        {"log-level", TP_OPT_STR, &in->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &in->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int status = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
                                "Reads frames, validates them and produces the PricingData bytes "
                                "to a Kafka topic, keyed by symbol.",
-                               table, argc, argv, NULL, 0, NULL);
+                               table, argc, argv, NULL, 0, NULL, &om);
     if (!status)
         status = tp_cmd_set_log_level("ingest", in->log_level);
     if (status) {
@@ -557,6 +558,7 @@ int tp_cmd_process(int argc, char **argv) {
         return 1;
     for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++)
         pr->parts[i].slot = -1;
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"kafka", TP_OPT_STR, &pr->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
         {"topic", TP_OPT_STR, &pr->topic, "ticks", "T", "topic to consume", 0, 0},
@@ -571,12 +573,12 @@ int tp_cmd_process(int argc, char **argv) {
         {"lag-interval", TP_OPT_DUR, &pr->lag_ms, "10s", NULL, "log consumer lag this often", 100, 86400000},
         {"exit-at-end", TP_OPT_FLAG, &pr->exit_at_end, NULL, NULL, "exit once every assigned partition is at its end (tests)", 0, 0},
         {"end-grace", TP_OPT_DUR, &pr->grace_ms, "1s", NULL, "with --exit-at-end: how long the end must stay idle", 0, 600000},
-        {"log-level", TP_OPT_STR, &pr->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &pr->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
                                "Consumes ticks from Kafka as a consumer-group member and stores "
                                "ticks, bars and latest with exactly-once results.",
-                               table, argc, argv, NULL, 0, NULL);
+                               table, argc, argv, NULL, 0, NULL, &om);
     if (!status)
         status = tp_cmd_set_log_level("process", pr->log_level);
     if (status) {

@@ -91,20 +91,21 @@ int tp_cmd_query(int argc, char **argv) {
     const char *store = NULL, *symbol = NULL, *interval = NULL, *from = NULL, *to = NULL;
     const char *format = NULL;
     int64_t limit = 0;
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"store", TP_OPT_STR, &store, "sqlite:tickpipe.db", "STORE", "the store to read (sqlite:PATH or cassandra://...)", 0, 0},
         {"symbol", TP_OPT_STR, &symbol, NULL, "S", "only this symbol", 0, 0},
         {"interval", TP_OPT_STR, &interval, NULL, "I", "bars: only this interval (1m, 5m, ...)", 0, 0},
         {"from", TP_OPT_STR, &from, NULL, "T", "from this time, inclusive (Unix ms or ISO-8601 UTC)", 0, 0},
         {"to", TP_OPT_STR, &to, NULL, "T", "up to this time, inclusive (Unix ms or ISO-8601 UTC)", 0, 0},
-        {"format", TP_OPT_STR, &format, "csv", "csv|json", "output format", 0, 0},
+        {"format", TP_OPT_CHOICE, &format, "csv", "csv|json", "output format", 0, 0},
         {"limit", TP_OPT_INT, &limit, "0", "N", "print at most N rows (0 = all)", 0, 1e15},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     const char *pos[2];
     int npos = 0;
     int rc = tp_opts_parse("query", "--store STORE (ticks|bars|latest) [options]",
                            "Reads stored ticks, bars or latest quotes back, as CSV or JSON.", table,
-                           argc, argv, pos, 1, &npos);
+                           argc, argv, pos, 1, &npos, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     struct tp_query qr = {.symbol = symbol, .from = INT64_MIN, .to = INT64_MAX};

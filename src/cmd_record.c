@@ -82,6 +82,7 @@ static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *
 
 int tp_cmd_record(int argc, char **argv) {
     struct record_cfg c = {0};
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &c.source, "yahoo", "SRC", "yahoo, yahoo:URL, replay:PATH, replay:- or sim[:count=N,rate=R,symbols=N,seed=S]", 0, 0},
         {"symbols", TP_OPT_STR, &c.symbols, "BTC-USD,ETH-USD", "LIST", "comma-separated symbols to subscribe to", 0, 0},
@@ -91,13 +92,13 @@ int tp_cmd_record(int argc, char **argv) {
         {"out", TP_OPT_STR, &c.out, NULL, "FILE", "frame file to append to (required)", 0, 0},
         {"flush", TP_OPT_DUR, &c.flush_ms, "1s", "DUR", "flush the file at least this often", 0, 3600000},
         {"max-frames", TP_OPT_INT, &c.max_frames, "0", "N", "stop after N frames (0 = no limit)", 0, 1e15},
-        {"log-level", TP_OPT_STR, &c.log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &c.log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("record", "--out FILE [options]",
                            "Captures every frame the source delivers, prefixed with its receive time in\n"
                            "Unix ms and a TAB, appending to FILE. Replay it with --source replay:FILE or\n"
                            "serve it with tickpipe feed --replay FILE.",
-                           table, argc, argv, NULL, 0, NULL);
+                           table, argc, argv, NULL, 0, NULL, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (tp_cmd_set_log_level("record", c.log_level))

@@ -287,6 +287,7 @@ fatal:
 
 int tp_cmd_run(int argc, char **argv) {
     struct run_cfg c = {0};
+    TP_OPTS_MEM(om);
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &c.source, "yahoo", "SRC", "yahoo, yahoo:URL, replay:PATH, replay:- or sim[:count=N,rate=R,symbols=N,seed=S]", 0, 0},
         {"symbols", TP_OPT_STR, &c.symbols, "BTC-USD,ETH-USD", "LIST", "comma-separated symbols to subscribe to", 0, 0},
@@ -299,12 +300,12 @@ int tp_cmd_run(int argc, char **argv) {
         {"symbols-per-socket", TP_OPT_INT, &c.symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
         {"batch", TP_OPT_INT, &c.batch, "8192", "N", "commit to the store at least every N frames", 1, 10000000},
         {"progress", TP_OPT_FLAG, &c.progress, NULL, NULL, "print progress every 5 s (on by default when stderr is a terminal)", 0, 0},
-        {"log-level", TP_OPT_STR, &c.log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"log-level", TP_OPT_CHOICE, &c.log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("run", "[options]",
                            "Runs every stage in one process: reads frames from the source, decodes "
                            "them,\naggregates them and stores ticks, bars and latest quotes.",
-                           table, argc, argv, NULL, 0, NULL);
+                           table, argc, argv, NULL, 0, NULL, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     if (tp_cmd_set_log_level("run", c.log_level))

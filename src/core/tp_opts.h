@@ -15,7 +15,8 @@ enum tp_opt_type {
     TP_OPT_DOUBLE,  /* double *dst, bounded by min/max */
     TP_OPT_FLAG,    /* int *dst set to 1; takes no value */
     TP_OPT_DUR,     /* int64_t *dst in ms: "500ms", "10s", "5m", "1h", bare ms */
-    TP_OPT_LIST     /* struct tp_strlist *dst; repeatable */
+    TP_OPT_LIST,    /* struct tp_strlist *dst; repeatable */
+    TP_OPT_CHOICE   /* const char **dst; one of the words of metavar "a|b|c" */
 };
 
 #define TP_STRLIST_MAX 64
@@ -31,14 +32,30 @@ struct tp_opt {
     double min, max;       /* bounds for INT/DOUBLE/DUR when min < max */
 };
 
+/* Strings read from a --config file, owned by the subcommand: the options
+ * may point into them until it frees them. tp_opts_mem_free(NULL) is a
+ * no-op. TP_OPTS_MEM(m) declares one that is freed when the enclosing
+ * block ends, on every return path. */
+struct tp_opts_mem;
+void tp_opts_mem_free(struct tp_opts_mem *m);
+void tp_opts_mem_release(struct tp_opts_mem **m);   /* frees *m, sets it NULL */
+#define TP_OPTS_MEM(m) struct tp_opts_mem *m __attribute__((cleanup(tp_opts_mem_release))) = NULL
+
 /* Parses argv[1..argc-1] (argv[0] is the subcommand) against table, which
  * ends with an entry whose name is NULL. Non-option words go to pos (up to
- * maxpos; more is a usage error). Returns 0 to continue, 1 when --help was
- * printed (exit 0), 2 after printing a usage error to stderr (exit 2).
- * synopsis and about are printed by --help. */
+ * maxpos; more is a usage error). Returns 0 to continue, 1 when --help or
+ * --print-config was printed (exit 0), 2 after printing a usage error to
+ * stderr (exit 2). synopsis and about are printed by --help.
+ *
+ * Every subcommand also takes --config FILE (an INI file whose keys are
+ * the option names: section [tickpipe] for every command, then [<cmd>];
+ * flags override it; see opts.c) and --print-config (prints the effective
+ * settings as such a file). *mem (initially NULL, never NULL itself)
+ * receives the strings of the file; free it after the last use of the
+ * options. */
 int tp_opts_parse(const char *cmd, const char *synopsis, const char *about,
                   const struct tp_opt *table, int argc, char **argv,
-                  const char **pos, int maxpos, int *npos);
+                  const char **pos, int maxpos, int *npos, struct tp_opts_mem **mem);
 
 /* Parses a duration ("500ms", "10s", "5m", "1h", "1d", or bare ms) into ms.
  * Returns 0 or TP_EINVAL. */

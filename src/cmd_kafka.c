@@ -84,6 +84,8 @@ static int ingest_frame(struct ingest *in, const struct tp_raw *r) {
     size_t frame_len, plen = 0;
     struct tp_quote q;
     in->st.frames++;
+    if (r->too_long)
+        return ingest_reject(in, r, "line too long");
     tp_decode_split_recv_time(r->line, r->len, &frame, &frame_len);
     int d = tp_decode_frame(frame, frame_len, in->payload, &plen, &q, &reason);
     if (d == TP_DECODE_SKIP) {
@@ -210,6 +212,12 @@ int tp_cmd_ingest(int argc, char **argv) {
     if (!in->source || !in->brokers) {
         fprintf(stderr, "tickpipe ingest: %s is required (see tickpipe ingest --help)\n",
                 in->source ? "--kafka" : "--source");
+        free(in);
+        return 2;
+    }
+    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(in->source), 0},
+                                        {"--deadletter", in->deadletter, 1}};
+    if (tp_cmd_check_paths("ingest", paths, 2)) {
         free(in);
         return 2;
     }
@@ -586,6 +594,12 @@ int tp_cmd_process(int argc, char **argv) {
     if (!pr->brokers || !pr->store_spec) {
         fprintf(stderr, "tickpipe process: %s is required (see tickpipe process --help)\n",
                 pr->brokers ? "--store" : "--kafka");
+        free(pr);
+        return 2;
+    }
+    const struct tp_cmd_path paths[] = {{"--store", tp_cmd_spec_path(pr->store_spec), 1},
+                                        {"--deadletter", pr->deadletter, 1}};
+    if (tp_cmd_check_paths("process", paths, 2)) {
         free(pr);
         return 2;
     }

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/tp_clock.h"
 #include "core/tp_error.h"
@@ -46,6 +48,20 @@ static int write_frame(FILE *f, const struct tp_raw *r) {
     return fputc('\n', f) == EOF ? -1 : 0;
 }
 
+/* A killed record may have left a last line without its newline: end it,
+ * so this session's first frame is not glued onto it (the torn frame then
+ * stays one bad line that replay rejects). Returns 0 or -1. */
+static int end_torn_line(FILE *f) {
+    struct stat sb;
+    char last = '\n';
+    int fd = fileno(f);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return 0;
+    if (pread(fd, &last, 1, sb.st_size - 1) != 1)
+        last = '\n';   /* opened for appending only: cannot tell, leave it */
+    return last != '\n' && (fputc('\n', f) == EOF || fflush(f)) ? -1 : 0;
+}
+
 /* Copies frames until the source ends, stop is set or max frames are
  * written. Returns the exit status. */
 static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *c,
@@ -62,7 +78,9 @@ static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *
             fprintf(stderr, "tickpipe record: source: %s\n", errbuf[0] ? errbuf : tp_strerror(err));
             return 1;
         }
-        if (!err) {
+        if (!err && r.too_long) {
+            tp_warn("record", "line %lld is too long to hold: not recorded", (long long)r.lineno);
+        } else if (!err) {
             if (write_frame(f, &r)) {
                 fprintf(stderr, "tickpipe record: --out %s: write failed\n", c->out);
                 return 1;
@@ -106,6 +124,10 @@ int tp_cmd_record(int argc, char **argv) {
         fprintf(stderr, "tickpipe record: --out FILE is required\n");
         return 2;
     }
+    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(c.source), 0},
+                                        {"--out", c.out, 1}};
+    if (tp_cmd_check_paths("record", paths, 2))
+        return 2;
     char errbuf[1024] = "";
     char *symbols_buf = NULL;
     if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
@@ -125,8 +147,13 @@ int tp_cmd_record(int argc, char **argv) {
         status = err == TP_EINVAL ? 2 : 1;
         goto out;
     }
-    if (!(f = strcmp(c.out, "-") == 0 ? stdout : fopen(c.out, "a"))) {
+    if (!(f = strcmp(c.out, "-") == 0 ? stdout : fopen(c.out, "a+"))) {
         fprintf(stderr, "tickpipe record: --out %s: cannot open for appending\n", c.out);
+        status = 1;
+        goto out;
+    }
+    if (f != stdout && end_torn_line(f)) {
+        fprintf(stderr, "tickpipe record: --out %s: write failed\n", c.out);
         status = 1;
         goto out;
     }

@@ -80,7 +80,11 @@ static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
     uint8_t *payload = b->arena + b->used;
     size_t plen = 0;
     const char *reason = NULL;
-    int st = tp_decode_frame(raw->line, raw->len, payload, &plen, &it->q, &reason);
+    int st = TP_DECODE_REJECT;
+    if (raw->too_long)
+        reason = "line too long";   /* raw holds only the line's first bytes */
+    else
+        st = tp_decode_frame(raw->line, raw->len, payload, &plen, &it->q, &reason);
     it->line = raw->lineno;
     it->pos = raw->end_pos;
     it->reason = reason;
@@ -242,6 +246,35 @@ static int lock_sqlite_store(const char *spec) {
     return fd;
 }
 
+/* Registers a positioned source with the processor and seeks it to its
+ * checkpoint, unless the file at that path was replaced since (another
+ * first line, or shorter than the checkpoint): then it is read from its
+ * start. Returns the position slot, or -1 after printing why. */
+static int resume_source(struct tp_source *src, struct tp_processor *p) {
+    const char *key = tp_source_position_key(src);
+    int64_t pos, line;
+    int slot = tp_processor_position(p, key, &pos, &line);
+    if (slot < 0) {
+        fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
+        return -1;
+    }
+    int64_t fp = tp_source_fingerprint(src), was = tp_processor_position_aux(p, slot);
+    if (pos > 0 && was && fp != was) {
+        tp_warn("run", "%s has another first line than when it was checkpointed: it was "
+                "replaced; reading it from the start", key);
+        pos = line = 0;
+    }
+    tp_processor_set_position_aux(p, slot, fp);
+    if (pos > 0) {
+        if (tp_source_seek(src, pos, line)) {
+            fprintf(stderr, "tickpipe run: cannot resume %s at byte %" PRId64 "\n", key, pos);
+            return -1;
+        }
+        tp_info("run", "resuming %s after line %" PRId64 " (byte %" PRId64 ")", key, line, pos);
+    }
+    return slot;
+}
+
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
 static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_queue *spare,
                         int slot, int progress) {
@@ -318,6 +351,11 @@ int tp_cmd_run(int argc, char **argv) {
         return 2;
     }
     po.nbars = nb;
+    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(c.source), 0},
+                                        {"--store", tp_cmd_spec_path(c.store), 1},
+                                        {"--deadletter", c.deadletter, 1}};
+    if (tp_cmd_check_paths("run", paths, 3))
+        return 2;
     char *symbols_buf = NULL;
     if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
@@ -356,22 +394,8 @@ int tp_cmd_run(int argc, char **argv) {
     }
     status = 1;
     int slot = -1;
-    const char *key = tp_source_position_key(src);
-    if (key && st->has_state) {
-        int64_t pos, line;
-        slot = tp_processor_position(p, key, &pos, &line);
-        if (slot < 0) {
-            fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
-            goto out;
-        }
-        if (pos > 0) {
-            if (tp_source_seek(src, pos, line)) {
-                fprintf(stderr, "tickpipe run: cannot resume %s at byte %" PRId64 "\n", key, pos);
-                goto out;
-            }
-            tp_info("run", "resuming %s after line %" PRId64 " (byte %" PRId64 ")", key, line, pos);
-        }
-    }
+    if (tp_source_position_key(src) && st->has_state && (slot = resume_source(src, p)) < 0)
+        goto out;
     if (tp_queue_new(&bus, BUS_BATCHES) || tp_queue_new(&spare, BUS_BATCHES + 2))
         goto out;
     struct reader r = {.src = src, .bus = bus, .spare = spare, .stop = tp_stop_flag(),

@@ -74,6 +74,7 @@ struct sym {
 struct position {
     char *key;
     int64_t pos, line;
+    int64_t aux;            /* the source's fingerprint, kept with the checkpoint */
     int dirty;
 };
 
@@ -379,6 +380,15 @@ static void fill_bar_row(const struct tp_processor *p, const struct sym *s, int 
     row->closed = closed;
 }
 
+/* Wire values are untrusted: volume sums and time
+ * arithmetic saturate instead of overflowing. */
+static int64_t sat_add(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 /* Largest time at which bar [start, start+ms) can still receive a tick;
  * once max_time reaches this, the bar is closed. */
 static int64_t floor_to(int64_t t, int64_t ms) {
@@ -388,8 +398,8 @@ static int64_t floor_to(int64_t t, int64_t ms) {
 
 static int64_t close_at(const struct tp_processor *p, int64_t start, int64_t ms) {
     int64_t i0 = p->o.bar_ms[0];
-    int64_t end0 = -floor_to(-(start + ms), i0);   /* end rounded up to i0 */
-    return end0 + p->o.lateness_ms;
+    int64_t end0 = -floor_to(-sat_add(start, ms), i0);   /* end rounded up to i0 */
+    return sat_add(end0, p->o.lateness_ms);
 }
 
 /* Writes the bars of s that changed since the last commit (all of them at
@@ -469,7 +479,7 @@ static int flush_positions(struct tp_processor *p) {
     for (int i = 0; i < p->npos; i++) {
         if (!p->pos[i].dirty)
             continue;
-        struct tp_checkpoint c = {p->pos[i].key, p->pos[i].pos, p->pos[i].line, 0};
+        struct tp_checkpoint c = {p->pos[i].key, p->pos[i].pos, p->pos[i].line, p->pos[i].aux};
         int err = p->st->ops->put_checkpoint(p->st, &c);
         if (err)
             return store_fail(p, "write checkpoint", err);
@@ -556,7 +566,7 @@ static void bar_add(struct bar *b, double price, int64_t t, int64_t inc) {
         b->close_time = t;
         b->close = price;
     }
-    b->volume += inc;
+    b->volume = sat_add(b->volume, inc);
     b->pv += price * (double)inc;
     b->count++;
     b->dirty = 1;
@@ -610,7 +620,7 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
     double price = q->v[TP_F_PRICE].f32;
     int64_t t = q->v[TP_F_TIME].i64;
     int64_t i0 = p->o.bar_ms[0];
-    int late = s->n > 0 && s->max_time >= floor_to(t, i0) + i0 + p->o.lateness_ms;
+    int late = s->n > 0 && s->max_time >= sat_add(sat_add(floor_to(t, i0), i0), p->o.lateness_ms);
     if ((err = remember_payload(s, it->payload, it->payload_len)))
         return err;
     s->n++;
@@ -628,8 +638,8 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
         int64_t inc = 0;
         if (tp_quote_has(q, TP_F_DAY_VOLUME)) {
             int64_t v = q->v[TP_F_DAY_VOLUME].i64;
-            if (s->has_vol && s->vol_prev <= v)
-                inc = v - s->vol_prev;
+            if (s->has_vol && s->vol_prev <= v && __builtin_sub_overflow(v, s->vol_prev, &inc))
+                inc = INT64_MAX;   /* a jump larger than int64: saturate */
             s->has_vol = 1;
             s->vol_prev = v;
         }
@@ -701,7 +711,7 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
         p->pos = np;
         p->cap_pos = cap;
     }
-    struct position ps = {strdup(key), 0, 0, 0};
+    struct position ps = {strdup(key), 0, 0, 0, 0};
     if (!ps.key)
         return TP_ENOMEM;
     if (p->st->has_state) {
@@ -710,6 +720,7 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
         if (err == 0) {
             ps.pos = c.pos;
             ps.line = c.line;
+            ps.aux = c.aux;
         } else if (err != TP_ENOTFOUND) {
             free(ps.key);
             return store_fail(p, "read checkpoint", err);
@@ -719,6 +730,15 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
     *line = ps.line;
     p->pos[p->npos] = ps;
     return p->npos++;
+}
+
+int64_t tp_processor_position_aux(const struct tp_processor *p, int slot) {
+    return slot >= 0 && slot < p->npos ? p->pos[slot].aux : 0;
+}
+
+void tp_processor_set_position_aux(struct tp_processor *p, int slot, int64_t aux) {
+    if (slot >= 0 && slot < p->npos)
+        p->pos[slot].aux = aux;
 }
 
 /* Opens the dead-letter file. Rejections appended after the last commit of

@@ -67,6 +67,12 @@ int tp_processor_new(struct tp_processor **out, struct tp_store *st,
 int tp_processor_position(struct tp_processor *p, const char *key,
                           int64_t *pos, int64_t *line);
 
+/* The fingerprint stored with slot's checkpoint (0 = none), and the one
+ * to store with its next checkpoints (a replay: its first line's hash, to
+ * recognise a replaced file). */
+int64_t tp_processor_position_aux(const struct tp_processor *p, int slot);
+void tp_processor_set_position_aux(struct tp_processor *p, int slot, int64_t aux);
+
 /* Applies one item. May commit a batch when batch_ticks is reached. Returns
  * 0 or a fatal TP_E* code (store failure; message via
  * tp_processor_last_error()). */

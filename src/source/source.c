@@ -34,7 +34,12 @@ int tp_source_open(struct tp_source **out, const char *spec,
 
 int tp_source_next(struct tp_source *s, struct tp_raw *r, int timeout_ms,
                    char *errbuf, size_t errsize) {
+    r->too_long = 0;
     return s->ops->next(s, r, timeout_ms, errbuf, errsize);
+}
+
+int64_t tp_source_fingerprint(struct tp_source *s) {
+    return s->ops->fingerprint ? s->ops->fingerprint(s) : 0;
 }
 
 const char *tp_source_position_key(const struct tp_source *s) {

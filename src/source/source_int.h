@@ -12,6 +12,7 @@ struct tp_source_ops {
                 char *errbuf, size_t errsize);
     int (*seek)(struct tp_source *s, int64_t pos, int64_t line); /* may be NULL */
     void (*free)(struct tp_source *s);
+    int64_t (*fingerprint)(struct tp_source *s);                 /* may be NULL */
 };
 
 /* Every source struct begins with this header. */

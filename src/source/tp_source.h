@@ -21,6 +21,8 @@ struct tp_raw {
     int64_t recv_ms;     /* receive time prefix or arrival time; -1 unknown */
     int64_t lineno;      /* 1-based line number; 0 for live frames */
     int64_t end_pos;     /* byte offset just after this line; -1 live */
+    int too_long;        /* the line exceeded the source's limit: line holds
+                            only its first bytes and must be rejected */
 };
 
 /* Options shared by all sources; zero-initialise and set what you need. */
@@ -58,6 +60,12 @@ const char *tp_source_position_key(const struct tp_source *s);
 /* Resumes a positioned source after byte offset pos, which was line number
  * line. Returns TP_EINVAL when the source is not positioned. */
 int tp_source_seek(struct tp_source *s, int64_t pos, int64_t line);
+
+/* A fingerprint of a positioned source's first line (at most its first
+ * 256 bytes), which appending never changes: a different value
+ * at the same path means the file was replaced. 0 when not known yet (no
+ * complete first line) or not positioned. */
+int64_t tp_source_fingerprint(struct tp_source *s);
 
 /* Frees the source; NULL is a no-op. */
 void tp_source_free(struct tp_source *s);

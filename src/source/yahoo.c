@@ -709,7 +709,7 @@ static void yahoo_free(struct tp_source *s) {
     free(y);
 }
 
-static const struct tp_source_ops yahoo_ops = {yahoo_next, NULL, yahoo_free};
+static const struct tp_source_ops yahoo_ops = {yahoo_next, NULL, yahoo_free, NULL};
 
 static void lws_log_emit(int level, const char *line) {
     size_t n = strlen(line);

@@ -217,6 +217,7 @@ int tp_cmd_ingest(int argc, char **argv) {
     }
     const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(in->source), 0},
                                         {"--deadletter", in->deadletter, 1}};
+    tp_cmd_warn_ignored_symbols("ingest", in->source, argc, argv);
     if (tp_cmd_check_paths("ingest", paths, 2)) {
         free(in);
         return 2;

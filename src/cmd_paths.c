@@ -7,7 +7,10 @@
  * Two paths are the same file when stat(2) gives the same device and inode
  * (this sees through symlinks and hard links); when either does not exist
  * yet, their resolved absolute paths are compared. "-" (stdin/stdout) is
- * never a file. Main thread only.
+ * never a file.
+ *
+ * Also here: the warning for --symbols given with a replay source, which
+ * plays whatever symbols the recording holds. Main thread only.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -80,4 +83,17 @@ int tp_cmd_check_paths(const char *cmd, const struct tp_cmd_path *paths, int n) 
             }
         }
     return 0;
+}
+
+void tp_cmd_warn_ignored_symbols(const char *cmd, const char *source, int argc, char **argv) {
+    if (!source || strncmp(source, "replay:", 7) != 0)
+        return;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--symbols") == 0 || strncmp(argv[i], "--symbols=", 10) == 0 ||
+            strcmp(argv[i], "--symbols-file") == 0 || strncmp(argv[i], "--symbols-file=", 15) == 0) {
+            fprintf(stderr, "tickpipe %s: warning: %.*s is ignored with --source %s: a replay "
+                    "plays every symbol of its file\n", cmd, (int)strcspn(argv[i], "="), argv[i],
+                    source);
+            return;
+        }
 }

@@ -3,7 +3,13 @@
  * store and prints them as CSV (header line first) or as a JSON array with
  * one object per line. NULL is an empty CSV field and JSON null; the
  * payload column prints as base64.
+ *
+ * The store is opened read-only and never created. The header line is
+ * printed even when no row matches. A failed write to stdout (disk full,
+ * a closed pipe: SIGPIPE is ignored by main.c) stops the query at once and
+ * exits 1.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +59,7 @@ static void json_string(const char *v) {
 static int print_row(void *opaque, int ncols, const char *const *names, const char *const *values,
                      const int *types) {
     struct out *o = opaque;
-    if (o->limit > 0 && o->rows >= o->limit)
+    if ((o->limit > 0 && o->rows >= o->limit) || ferror(stdout))
         return 1;
     if (!o->json && o->rows == 0) {
         for (int i = 0; i < ncols; i++)
@@ -85,6 +91,48 @@ static int print_row(void *opaque, int ncols, const char *const *names, const ch
     }
     o->rows++;
     return 0;
+}
+
+/* Column names of each kind, for the header of an empty result (a
+ * non-empty one prints the names the store gives). */
+static const char *const headers[] = {
+    [TP_QUERY_TICKS] = "symbol,time,seq,price,cum_avg_price,currency,exchange,quote_type,"
+                       "market_hours,change_percent,day_volume,day_high,day_low,change,"
+                       "open_price,previous_close,last_size,bid,bid_size,ask,ask_size,"
+                       "price_hint,payload",
+    [TP_QUERY_BARS] = "symbol,interval,start,open,high,low,close,volume,vwap,count",
+    [TP_QUERY_LATEST] = "symbol,time,price,cum_avg_price,count",
+};
+
+/* Flushes stdout; 0, or 1 after saying why a write failed. A closed pipe
+ * (EPIPE) is no news to the user who closed it: exit 1 quietly. */
+static int finish_output(void) {
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    if (errno != EPIPE)
+        fprintf(stderr, "tickpipe query: cannot write to standard output: %s\n", strerror(errno));
+    return 1;
+}
+
+static int run_query(const char *store, const struct tp_query *qr, struct out *o) {
+    char errbuf[512] = "";
+    struct tp_store *st = NULL;
+    int err = tp_store_open_readonly(&st, store, errbuf, sizeof errbuf);
+    if (err) {
+        fprintf(stderr, "tickpipe query: %s\n", errbuf);
+        return err == TP_EINVAL ? 2 : 1;
+    }
+    err = st->ops->query(st, qr, print_row, o, errbuf, sizeof errbuf);
+    tp_store_free(st);
+    if (o->json)
+        fputs(o->rows ? "\n]\n" : "[]\n", stdout);
+    else if (o->rows == 0 && !err)
+        printf("%s\n", headers[qr->kind]);
+    if (err) {
+        fprintf(stderr, "tickpipe query: %s\n", errbuf);
+        return 1;
+    }
+    return finish_output();
 }
 
 int tp_cmd_query(int argc, char **argv) {
@@ -145,20 +193,5 @@ int tp_cmd_query(int argc, char **argv) {
         fprintf(stderr, "tickpipe query: --store %s: a jsonl store cannot be queried; read the file itself\n", store);
         return 2;
     }
-    char errbuf[512] = "";
-    struct tp_store *st = NULL;
-    int err = tp_store_open(&st, store, errbuf, sizeof errbuf);
-    if (err) {
-        fprintf(stderr, "tickpipe query: %s\n", errbuf);
-        return err == TP_EINVAL ? 2 : 1;
-    }
-    err = st->ops->query(st, &qr, print_row, &o, errbuf, sizeof errbuf);
-    if (o.json)
-        fputs(o.rows ? "\n]\n" : "[]\n", stdout);
-    tp_store_free(st);
-    if (err) {
-        fprintf(stderr, "tickpipe query: %s\n", errbuf);
-        return 1;
-    }
-    return 0;
+    return run_query(store, &qr, &o);
 }

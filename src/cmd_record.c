@@ -128,6 +128,7 @@ int tp_cmd_record(int argc, char **argv) {
                                         {"--out", c.out, 1}};
     if (tp_cmd_check_paths("record", paths, 2))
         return 2;
+    tp_cmd_warn_ignored_symbols("record", c.source, argc, argv);
     char errbuf[1024] = "";
     char *symbols_buf = NULL;
     if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {

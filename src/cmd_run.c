@@ -356,6 +356,7 @@ int tp_cmd_run(int argc, char **argv) {
                                         {"--deadletter", c.deadletter, 1}};
     if (tp_cmd_check_paths("run", paths, 3))
         return 2;
+    tp_cmd_warn_ignored_symbols("run", c.source, argc, argv);
     char *symbols_buf = NULL;
     if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);

@@ -45,6 +45,10 @@ const char *tp_cmd_spec_path(const char *spec);
  * naming both and returns 2 (bad usage), or returns 0. src/cmd_paths.c */
 int tp_cmd_check_paths(const char *cmd, const struct tp_cmd_path *paths, int n);
 
+/* Warns on stderr when --symbols or --symbols-file was given with a replay
+ * source, which ignores them (sim and yahoo use them). */
+void tp_cmd_warn_ignored_symbols(const char *cmd, const char *source, int argc, char **argv);
+
 int tp_cmd_run(int argc, char **argv);      /* src/cmd_run.c */
 int tp_cmd_query(int argc, char **argv);    /* src/cmd_query.c */
 int tp_cmd_record(int argc, char **argv);   /* src/cmd_record.c */

@@ -181,6 +181,12 @@ static int set_value(const char *cmd, const struct tp_opt *o, const char *val) {
                     cmd, o->name, val);
             return 2;
         }
+        if (ms != 0 && val[strspn(val, "0123456789.")] == '\0') {
+            /* "--lateness 10" meant 10 ms silently: a unit is required */
+            fprintf(stderr, "tickpipe %s: --%s %s: say the unit (%sms, %ss, %sm)\n", cmd,
+                    o->name, val, val, val, val);
+            return 2;
+        }
         if (bounded && (ms < o->min || ms > o->max)) {
             fprintf(stderr, "tickpipe %s: --%s %s: out of range [%.0fms, %.0fms]\n", cmd, o->name,
                     val, o->min, o->max);

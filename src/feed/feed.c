@@ -30,7 +30,10 @@
 
 #include <jansson.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -411,6 +414,25 @@ static int parse_listen(const char *s, char *host, size_t hcap, int *port, char 
     return 0;
 }
 
+/* libwebsockets listens on every interface when it cannot find iface:
+ * check first that host is an address of this machine, by binding a
+ * throw-away socket to it. Returns 0 or TP_EIO. */
+static int check_local(const char *host, const char *listen, char *errbuf, size_t errsize) {
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, "0", &hints, &ai) != 0 || !ai)
+        return tp_errf(errbuf, errsize, TP_EIO, "--listen %s: unknown host '%s'", listen, host);
+    int ok = 0;
+    for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+        int s = socket(a->ai_family, a->ai_socktype, 0);
+        ok = s >= 0 && bind(s, a->ai_addr, a->ai_addrlen) == 0;
+        if (s >= 0)
+            close(s);
+    }
+    freeaddrinfo(ai);
+    return ok ? 0 : tp_errf(errbuf, errsize, TP_EIO,
+                            "--listen %s: %s is not an address of this machine", listen, host);
+}
+
 static void lws_log_emit(int level, const char *line) {
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -426,6 +448,8 @@ static int create_server(struct feed *fd, char *errbuf, size_t errsize) {
                            errbuf, errsize)))
         return rc;
     int any = !host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0;
+    if (!any && (rc = check_local(host, o->listen, errbuf, errsize)))
+        return rc;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port;

@@ -71,6 +71,8 @@ struct sym {
     struct sym *next_dirty;
 };
 
+#define SETTINGS_KEY "tp:settings"
+
 struct position {
     char *key;
     int64_t pos, line;
@@ -91,6 +93,7 @@ struct tp_processor {
     FILE *dl;               /* dead-letter file, append */
     char *dl_key;           /* "deadletter:<abs path>" */
     int in_txn;
+    int settings_pending;   /* the store has no settings yet: write ours */
     int pending;            /* items since last commit */
     struct tp_processor_stats stats;
     char err[512];
@@ -485,6 +488,14 @@ static int flush_positions(struct tp_processor *p) {
             return store_fail(p, "write checkpoint", err);
         p->pos[i].dirty = 0;
     }
+    if (p->settings_pending) {
+        struct tp_checkpoint c = {SETTINGS_KEY, tp_bars_mask(p->o.bar_ms, p->o.nbars),
+                                  p->o.lateness_ms, 1};
+        int err = p->st->ops->put_checkpoint(p->st, &c);
+        if (err)
+            return store_fail(p, "write settings", err);
+        p->settings_pending = 0;
+    }
     if (p->dl) {
         if (fflush(p->dl) != 0) {
             snprintf(p->err, sizeof p->err, "dead-letter file: write failed: %s", strerror(errno));
@@ -774,6 +785,45 @@ static int open_dead_letter(struct tp_processor *p, const char *path, char *errb
     return 0;
 }
 
+/* "10s" or "1500ms", for messages. */
+static void format_dur(int64_t ms, char *out, size_t cap) {
+    if (ms % 1000 == 0)
+        snprintf(out, cap, "%llds", (long long)(ms / 1000));
+    else
+        snprintf(out, cap, "%lldms", (long long)ms);
+}
+
+/* A store remembers the settings that shape its results (bar intervals,
+ * lateness), as a checkpoint row under SETTINGS_KEY (pos = bar bit set,
+ * line = lateness in ms), so no store needs another table. Other settings
+ * on a store that has results would give incomplete bars: bad usage. */
+static int check_settings(struct tp_processor *p, char *errbuf, size_t errsize) {
+    if (!p->st->has_state)
+        return 0;
+    struct tp_checkpoint c = {SETTINGS_KEY, 0, 0, 0};
+    int err = p->st->ops->get_checkpoint(p->st, &c);
+    if (err == TP_ENOTFOUND) {
+        p->settings_pending = 1;
+        return 0;
+    }
+    if (err)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "reading the store's settings: %s",
+                       p->st->last_error);
+    int64_t mask = tp_bars_mask(p->o.bar_ms, p->o.nbars);
+    if (c.pos == mask && c.line == p->o.lateness_ms)
+        return 0;
+    char had_bars[128], want_bars[128], had_late[32], want_late[32];
+    tp_bars_format(c.pos, had_bars, sizeof had_bars);
+    tp_bars_format(mask, want_bars, sizeof want_bars);
+    format_dur(c.line, had_late, sizeof had_late);
+    format_dur(p->o.lateness_ms, want_late, sizeof want_late);
+    return tp_errf(errbuf, errsize, TP_EINVAL,
+                   "--bars %s --lateness %s: this store was built with --bars %s --lateness %s; "
+                   "other settings would give incomplete bars. Run with --bars %s --lateness %s, "
+                   "or use a new --store for the new settings",
+                   want_bars, want_late, had_bars, had_late, had_bars, had_late);
+}
+
 int tp_processor_new(struct tp_processor **out, struct tp_store *st,
                      const struct tp_processor_opts *o, char *errbuf, size_t errsize) {
     *out = NULL;
@@ -798,7 +848,7 @@ int tp_processor_new(struct tp_processor **out, struct tp_store *st,
             goto fail;
         }
     }
-    if ((err = grow_table(p)))
+    if ((err = grow_table(p)) || (err = check_settings(p, errbuf, errsize)))
         goto fail;
     if (o->deadletter_path && (err = open_dead_letter(p, o->deadletter_path, errbuf, errsize)))
         goto fail;

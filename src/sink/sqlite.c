@@ -8,11 +8,13 @@
  * group members): transactions start with BEGIN IMMEDIATE and wait up to
  * busy_timeout for the lock.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
@@ -65,17 +67,28 @@ struct sqlite_store {
     int in_txn;
 };
 
+/* Names the cause: SQLite's message ("database or disk is full",
+ * "attempt to write a readonly database", "database is locked"), and for
+ * I/O errors the system's reason ("No space left on device"), read from
+ * errno right after the failed call. */
 static int fail(struct sqlite_store *s, const char *what) {
-    snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite %s: %s", what,
-             sqlite3_errmsg(s->db));
+    int os_errno = errno;   /* SQLite often loses it (sqlite3_system_errno() is 0) */
+    int code = sqlite3_errcode(s->db), sys = sqlite3_system_errno(s->db);
+    if (!sys)
+        sys = os_errno;
+    int io = code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN;
+    snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite %s: %s%s%s%s", what,
+             sqlite3_errmsg(s->db), io && sys ? " (" : "", io && sys ? strerror(sys) : "",
+             io && sys ? ")" : "");
     return TP_ESTORE;
 }
 
 /* Runs a statement that returns no rows and resets it. */
 static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what) {
     int rc = sqlite3_step(st);
+    int err = rc == SQLITE_DONE ? 0 : fail(s, what);   /* before reset: keeps the OS error */
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, what);
+    return err;
 }
 
 static int sq_begin(struct tp_store *b) {
@@ -92,8 +105,12 @@ static int sq_commit(struct tp_store *b) {
     if (!s->in_txn)
         return 0;
     int err = step_done(s, s->stmt[S_COMMIT], "commit");
-    if (err) {
-        step_done(s, s->stmt[S_ROLLBACK], "rollback");
+    if (err && !sqlite3_get_autocommit(s->db)) {
+        /* Keep the commit's error (disk full, read-only, locked): SQLite
+         * may already have rolled back, and a second message would hide
+         * the cause. */
+        sqlite3_step(s->stmt[S_ROLLBACK]);
+        sqlite3_reset(s->stmt[S_ROLLBACK]);
     }
     s->in_txn = 0;
     return err;
@@ -320,6 +337,46 @@ static void sq_free(struct tp_store *b) {
 static const struct tp_store_ops sqlite_ops = {
     "sqlite", sq_begin, sq_put_tick, sq_put_bar, sq_put_latest, sq_put_state, sq_put_checkpoint,
     sq_commit, sq_get_state, sq_get_checkpoint, sq_query, sq_free};
+
+/* Opens a store only to read it: never creates the file or its tables and
+ * takes no write lock. A WAL store in a directory this user may not write
+ * (no -shm can be made) is opened as immutable, as a last resort. */
+static int open_readonly(struct sqlite_store *s, const char *path, char *errbuf, size_t errsize) {
+    if (access(path, F_OK) != 0)
+        return tp_errf(errbuf, errsize, TP_ENOTFOUND, "--store sqlite:%s: no such store", path);
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(s->db);
+        char *uri = sqlite3_mprintf("file:%s?immutable=1", path);
+        rc = uri ? sqlite3_open_v2(uri, &s->db, flags | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
+        sqlite3_free(uri);
+    }
+    if (rc != SQLITE_OK)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot read: %s", path,
+                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    sqlite3_busy_timeout(s->db, 30000);
+    return 0;
+}
+
+int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
+                                  size_t errsize) {
+    *out = NULL;
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return TP_ENOMEM;
+    s->base.ops = &sqlite_ops;
+    s->base.has_state = 1;
+    int err = open_readonly(s, path, errbuf, errsize);
+    if (err) {
+        sq_free(&s->base);
+        return err;
+    }
+    *out = &s->base;
+    return 0;
+}
 
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;

@@ -120,6 +120,12 @@ struct tp_store {
 int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
                   size_t errsize);
 
+/* Opens an existing store to read it (query): never creates a file,
+ * keyspace or table. TP_ENOTFOUND with "no such store" in errbuf when the
+ * store does not exist. Only query() may be called on it. */
+int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf,
+                           size_t errsize);
+
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);
 
@@ -129,6 +135,8 @@ void tp_store_free(struct tp_store *st);
 const char *tp_store_sqlite_schema(void);
 
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
+int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
+                                  size_t errsize);
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
 

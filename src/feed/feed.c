@@ -28,7 +28,6 @@
 #include "../core/tp_clock.h"
 #include "tp_feed.h"
 
-#include <jansson.h>
 #include <libwebsockets.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
+#include "feed_control.h"
 #include "feed_replay.h"
 
 #define STAGE "feed"
@@ -116,15 +116,13 @@ static void start_conn(struct conn *c) {
 }
 
 /* Applies one valid control message; returns 0 or -1 on out of memory. */
-static int apply_control(struct conn *c, int sub, json_t *arr) {
+static int apply_control(struct conn *c, const struct feed_control *fc) {
     struct feed *fd = c->fd;
+    int sub = fc->subscribe;
     if (sub && !c->started)
         start_conn(c);
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-        const char *s = json_string_value(v);
-        int id = feed_replay_symbol(fd->r, s, strlen(s));
+    for (size_t i = 0; i < fc->n; i++) {
+        int id = feed_replay_symbol(fd->r, fc->symbols[i], fc->lens[i]);
         if (id < 0)
             continue;
         uint8_t bit = (uint8_t)(1u << (id & 7));
@@ -145,26 +143,13 @@ static int apply_control(struct conn *c, int sub, json_t *arr) {
 
 /* Returns 0, or -1 when the message is malformed (the socket is closed). */
 static int on_control(struct conn *c, const char *text, size_t len) {
-    json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    const char *key = NULL;
-    json_t *arr = NULL;
-    int ok = root && json_is_object(root) && json_object_size(root) == 1;
-    if (ok) {
-        void *it = json_object_iter(root);
-        key = json_object_iter_key(it);
-        arr = json_object_iter_value(it);
-        ok = (strcmp(key, "subscribe") == 0 || strcmp(key, "unsubscribe") == 0) &&
-             json_is_array(arr);
-    }
-    for (size_t i = 0; ok && i < json_array_size(arr); i++)
-        ok = json_is_string(json_array_get(arr, i));
+    struct feed_control fc;
     int rc = -1;
-    if (ok)
-        rc = apply_control(c, key[0] == 's', arr);
+    if (feed_control_parse(text, len, &fc) == 0)
+        rc = apply_control(c, &fc);
     else
         tp_info(STAGE, "connection %d: malformed control message; closing", c->id);
-    json_decref(root);
+    feed_control_free(&fc);
     if (!rc)
         lws_callback_on_writable(c->wsi);
     return rc;

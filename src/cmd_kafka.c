@@ -53,7 +53,7 @@ struct ingest {
     char *symbols_buf;        /* --symbols-file, read */
     uint64_t source_id;       /* a replayed file's id for position headers; 0 = live */
     struct tp_strlist conf;
-    int64_t timeout_ms, flush_ms, symbols_per_socket;
+    int64_t timeout_ms, flush_ms, symbols_per_socket, silent_ms;
     struct tp_kafka_producer *p;
     struct tp_source *src;
     FILE *dead;
@@ -147,6 +147,7 @@ static int ingest_open(struct ingest *in) {
     struct tp_source_opts so = {.symbols = in->symbols_buf ? in->symbols_buf : in->symbols,
                                 .tls_ca = in->tls_ca,
                                 .symbols_per_socket = (int)in->symbols_per_socket,
+                                .silent_timeout_ms = in->silent_ms,
                                 .stop = tp_stop_flag()};
     rc = tp_source_open(&in->src, in->source, &so, in->errbuf, sizeof in->errbuf);
     if (rc < 0)
@@ -195,6 +196,7 @@ int tp_cmd_ingest(int argc, char **argv) {
         {"symbols-file", TP_OPT_STR, &in->symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
         {"tls-ca", TP_OPT_STR, &in->tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
         {"symbols-per-socket", TP_OPT_INT, &in->symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"silent-timeout", TP_OPT_DUR, &in->silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
         {"timeout", TP_OPT_DUR, &in->timeout_ms, "10s", NULL, "how long to wait for the brokers at startup", 1, 3600000},
         {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
         {"log-level", TP_OPT_STR, &in->log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},

@@ -26,7 +26,7 @@
 
 struct record_cfg {
     const char *source, *symbols, *symbols_file, *tls_ca, *out, *log_level;
-    int64_t symbols_per_socket, flush_ms, max_frames;
+    int64_t symbols_per_socket, flush_ms, max_frames, silent_ms;
 };
 
 /* Writes one frame line; returns 0 or -1 on a write error. */
@@ -106,6 +106,7 @@ int tp_cmd_record(int argc, char **argv) {
         {"symbols-file", TP_OPT_STR, &c.symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
         {"tls-ca", TP_OPT_STR, &c.tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
         {"symbols-per-socket", TP_OPT_INT, &c.symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"silent-timeout", TP_OPT_DUR, &c.silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
         {"out", TP_OPT_STR, &c.out, NULL, "FILE", "frame file to append to (required)", 0, 0},
         {"flush", TP_OPT_DUR, &c.flush_ms, "1s", "DUR", "flush the file at least this often", 0, 3600000},
         {"max-frames", TP_OPT_INT, &c.max_frames, "0", "N", "stop after N frames (0 = no limit)", 0, 1e15},
@@ -138,6 +139,7 @@ int tp_cmd_record(int argc, char **argv) {
     struct tp_source_opts so = {.symbols = symbols_buf ? symbols_buf : c.symbols,
                                 .tls_ca = c.tls_ca,
                                 .symbols_per_socket = (int)c.symbols_per_socket,
+                                .silent_timeout_ms = c.silent_ms,
                                 .stop = tp_stop_flag()};
     struct tp_source *src = NULL;
     FILE *f = NULL;

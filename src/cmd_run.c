@@ -225,7 +225,7 @@ static void print_summary(const char *word, const struct tp_processor_stats *s) 
 
 struct run_cfg {
     const char *source, *symbols, *symbols_file, *store, *bars, *deadletter, *tls_ca, *log_level;
-    int64_t lateness, symbols_per_socket, batch;
+    int64_t lateness, symbols_per_socket, batch, silent_ms;
     int progress, quiet;
 };
 
@@ -330,6 +330,7 @@ int tp_cmd_run(int argc, char **argv) {
         {"deadletter", TP_OPT_STR, &c.deadletter, "deadletter.jsonl", "PATH", "where rejected frames go, one JSON line each", 0, 0},
         {"tls-ca", TP_OPT_STR, &c.tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
         {"symbols-per-socket", TP_OPT_INT, &c.symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"silent-timeout", TP_OPT_DUR, &c.silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
         {"batch", TP_OPT_INT, &c.batch, "8192", "N", "commit to the store at least every N frames", 1, 10000000},
         {"progress", TP_OPT_FLAG, &c.progress, NULL, NULL, "print progress every 5 s (on by default when stderr is a terminal)", 0, 0},
         {"log-level", TP_OPT_STR, &c.log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
@@ -365,6 +366,7 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_source_opts so = {.symbols = symbols_buf ? symbols_buf : c.symbols,
                                 .tls_ca = c.tls_ca,
                                 .symbols_per_socket = (int)c.symbols_per_socket,
+                                .silent_timeout_ms = c.silent_ms,
                                 .stop = tp_stop_flag()};
     struct tp_source *src = NULL;
     struct tp_store *st = NULL;

@@ -231,7 +231,7 @@ static int64_t replay_fingerprint(struct tp_source *s) {
 }
 
 static const struct tp_source_ops replay_ops = {replay_next, replay_seek, replay_free,
-                                                replay_fingerprint};
+                                                replay_fingerprint, NULL, NULL};
 
 int tp_source_replay_open(struct tp_source **out, const char *path,
                           const struct tp_source_opts *o, char *errbuf, size_t errsize) {

@@ -102,6 +102,7 @@ static const char *const headers[] = {
                        "price_hint,payload",
     [TP_QUERY_BARS] = "symbol,interval,start,open,high,low,close,volume,vwap,count",
     [TP_QUERY_LATEST] = "symbol,time,price,cum_avg_price,count",
+    [TP_QUERY_GAPS] = "symbol,start,stop,reason",
 };
 
 /* Flushes stdout; 0, or 1 after saying why a write failed. A closed pipe
@@ -150,21 +151,23 @@ int tp_cmd_query(int argc, char **argv) {
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     const char *pos[2];
     int npos = 0;
-    int rc = tp_opts_parse("query", "--store STORE (ticks|bars|latest) [options]",
-                           "Reads stored ticks, bars or latest quotes back, as CSV or JSON.", table,
+    int rc = tp_opts_parse("query", "--store STORE (ticks|bars|latest|gaps) [options]",
+                           "Reads stored ticks, bars, latest quotes or capture gaps back, as CSV or\n"
+                           "JSON. For gaps, --from/--to select the gaps that overlap the range.", table,
                            argc, argv, pos, 1, &npos);
     if (rc)
         return rc == 1 ? 0 : 2;
     struct tp_query qr = {.symbol = symbol, .from = INT64_MIN, .to = INT64_MAX};
     if (npos != 1) {
-        fprintf(stderr, "tickpipe query: say what to read: ticks, bars or latest\n");
+        fprintf(stderr, "tickpipe query: say what to read: ticks, bars, latest or gaps\n");
         return 2;
     }
     if (strcmp(pos[0], "ticks") == 0) qr.kind = TP_QUERY_TICKS;
     else if (strcmp(pos[0], "bars") == 0) qr.kind = TP_QUERY_BARS;
     else if (strcmp(pos[0], "latest") == 0) qr.kind = TP_QUERY_LATEST;
+    else if (strcmp(pos[0], "gaps") == 0) qr.kind = TP_QUERY_GAPS;
     else {
-        fprintf(stderr, "tickpipe query: '%s': expected ticks, bars or latest\n", pos[0]);
+        fprintf(stderr, "tickpipe query: '%s': expected ticks, bars, latest or gaps\n", pos[0]);
         return 2;
     }
     if (interval) {

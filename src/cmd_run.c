@@ -50,6 +50,7 @@ struct item {
     uint32_t json_off, json_len;  /* pre-rendered quote JSON; json_len 0 = none */
     uint32_t raw_off, raw_len;
     int64_t line, pos;
+    int64_t gap_start, gap_stop;  /* GAP: symbol in raw_off/raw_len, reason in reason */
     struct tp_quote q;
 };
 
@@ -67,6 +68,7 @@ struct reader {
     const volatile sig_atomic_t *stop;
     int render_json;          /* the store writes JSON: the reader may render it */
     int render_batch;         /* render in the batch being filled */
+    int live;                 /* a live source that reports gaps */
     int err;
     char errbuf[512];
 };
@@ -111,6 +113,30 @@ static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
         it->raw_len = (uint32_t)raw->len;
         memcpy(b->arena + b->used, raw->line, raw->len);
         b->used += (uint32_t)raw->len;
+    }
+}
+
+/* Adds the gaps a live source has closed since the last look. The caller
+ * has made sure b has room for one item; more go in while room lasts
+ * (the rest wait in the source for the next call). */
+static void add_gaps(struct batch *b, struct tp_source *src) {
+    struct tp_gap g;
+    while (b->n < BATCH_ITEMS && b->used + sizeof g.symbol <= ARENA_BYTES &&
+           tp_source_gaps(src, &g, 1) == 1) {
+        struct item *it = &b->items[b->n++];
+        size_t len = strnlen(g.symbol, sizeof g.symbol);
+        it->kind = TP_ITEM_GAP;
+        it->reason = g.reason;
+        it->raw_off = b->used;
+        it->raw_len = (uint32_t)len;
+        memcpy(b->arena + b->used, g.symbol, len);
+        b->arena[b->used + len] = '\0';
+        b->used += (uint32_t)len + 1;
+        it->gap_start = g.start;
+        it->gap_stop = g.stop;
+        it->pos = -1;
+        it->line = 0;
+        it->payload_len = it->json_len = 0;
     }
 }
 
@@ -188,6 +214,8 @@ static void *reader_main(void *arg) {
             r->render_batch = r->render_json && qs.depth >= 2;
         }
         add_frame(b, &raw, r->render_batch);
+        if (r->live && room_for(b, 0))
+            add_gaps(b, r->src);
     }
     if (err == TP_EEOF)
         err = 0;
@@ -202,6 +230,14 @@ static void *reader_main(void *arg) {
 static int apply_batch(struct tp_processor *p, struct batch *b, int slot) {
     for (int i = 0; i < b->n; i++) {
         const struct item *it = &b->items[i];
+        if (it->kind == TP_ITEM_GAP) {
+            struct tp_gap_row g = {(const char *)b->arena + it->raw_off, it->gap_start,
+                                   it->gap_stop, it->reason};
+            int err = tp_processor_gap(p, &g);
+            if (err)
+                return err;
+            continue;
+        }
         struct tp_item ti = {
             .kind = it->kind, .q = &it->q, .payload = b->arena + it->payload_off,
             .payload_len = it->payload_len, .reason = it->reason,
@@ -273,6 +309,25 @@ static int resume_source(struct tp_source *src, struct tp_processor *p) {
         tp_info("run", "resuming %s after line %" PRId64 " (byte %" PRId64 ")", key, line, pos);
     }
     return slot;
+}
+
+/* A live capture into a store that an earlier live capture wrote: the time
+ * between that one's last commit and now is a "not running" gap for every
+ * symbol of this run. Returns 0 or a fatal code. */
+static int record_not_running(struct tp_processor *p, const char *symbols) {
+    int64_t last = tp_processor_live(p), now = tp_wall_ms();
+    if (last <= 0 || last >= now)
+        return 0;
+    char *list = strdup(symbols), *save = NULL;
+    if (!list)
+        return TP_ENOMEM;
+    int err = 0;
+    for (char *s = strtok_r(list, ", \t", &save); s && !err; s = strtok_r(NULL, ", \t", &save)) {
+        struct tp_gap_row g = {s, last, now, "not running"};
+        err = tp_processor_gap(p, &g);
+    }
+    free(list);
+    return err ? err : tp_processor_commit(p);
 }
 
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
@@ -401,8 +456,13 @@ int tp_cmd_run(int argc, char **argv) {
         goto out;
     if (tp_queue_new(&bus, BUS_BATCHES) || tp_queue_new(&spare, BUS_BATCHES + 2))
         goto out;
+    int live = strncmp(c.source, "yahoo", 5) == 0;
+    if (live && st->has_state && record_not_running(p, so.symbols)) {
+        fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
+        goto out;
+    }
     struct reader r = {.src = src, .bus = bus, .spare = spare, .stop = tp_stop_flag(),
-                       .render_json = st->wants_json};
+                       .render_json = st->wants_json, .live = live};
     pthread_t th;
     if (pthread_create(&th, NULL, reader_main, &r) != 0) {
         fprintf(stderr, "tickpipe run: cannot start the reader thread\n");

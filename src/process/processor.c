@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/tp_clock.h"
 #include "../core/tp_deadletter.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
@@ -72,6 +73,7 @@ struct sym {
 };
 
 #define SETTINGS_KEY "tp:settings"
+#define LIVE_KEY "tp:live"      /* pos = wall ms of the last commit of a live capture */
 
 struct position {
     char *key;
@@ -94,6 +96,7 @@ struct tp_processor {
     char *dl_key;           /* "deadletter:<abs path>" */
     int in_txn;
     int settings_pending;   /* the store has no settings yet: write ours */
+    int live;               /* a live capture: commits record LIVE_KEY */
     int pending;            /* items since last commit */
     struct tp_processor_stats stats;
     char err[512];
@@ -488,6 +491,12 @@ static int flush_positions(struct tp_processor *p) {
             return store_fail(p, "write checkpoint", err);
         p->pos[i].dirty = 0;
     }
+    if (p->live) {
+        struct tp_checkpoint c = {LIVE_KEY, tp_wall_ms(), 0, 0};
+        int err = p->st->ops->put_checkpoint(p->st, &c);
+        if (err)
+            return store_fail(p, "write live mark", err);
+    }
     if (p->settings_pending) {
         struct tp_checkpoint c = {SETTINGS_KEY, tp_bars_mask(p->o.bar_ms, p->o.nbars),
                                   p->o.lateness_ms, 1};
@@ -675,7 +684,26 @@ static void dead_letter(struct tp_processor *p, const struct tp_item *it) {
                         it->raw_len);
 }
 
+int64_t tp_processor_live(struct tp_processor *p) {
+    if (!p->st->has_state)
+        return 0;
+    p->live = 1;
+    struct tp_checkpoint c = {LIVE_KEY, 0, 0, 0};
+    return p->st->ops->get_checkpoint(p->st, &c) == 0 ? c.pos : 0;
+}
+
+int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g) {
+    if (!p->st->ops->put_gap)
+        return 0;
+    int err = ensure_txn(p);
+    if (!err && (err = p->st->ops->put_gap(p->st, g)))
+        return store_fail(p, "write gap", err);
+    return err;
+}
+
 int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
+    if (it->kind == TP_ITEM_GAP)
+        return tp_processor_gap(p, it->gap);
     int err = ensure_txn(p);
     if (err)
         return err;
@@ -693,6 +721,8 @@ int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
         break;
     case TP_ITEM_REDELIVERED:
         p->stats.duplicates++;
+        break;
+    case TP_ITEM_GAP:
         break;
     }
     if (err)

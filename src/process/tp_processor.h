@@ -30,8 +30,10 @@ enum tp_item_kind {
     TP_ITEM_TICK,
     TP_ITEM_SKIP,
     TP_ITEM_REJECT,
-    TP_ITEM_REDELIVERED   /* a frame delivered again (an ingest restart): counted as a
+    TP_ITEM_REDELIVERED,  /* a frame delivered again (an ingest restart): counted as a
                              duplicate, its position advances, nothing else changes */
+    TP_ITEM_GAP           /* a live source was not receiving gap->symbol: stored as a
+                             gaps row; not a frame */
 };
 
 struct tp_item {
@@ -46,6 +48,7 @@ struct tp_item {
     int64_t pos, line;             /* position after this item (checkpointed) */
     const char *fields_json;       /* TICK: optional, see struct tp_tick_row */
     size_t fields_json_len;
+    const struct tp_gap_row *gap;  /* GAP */
 };
 
 /* Counters of the summary line, since the processor was created. */
@@ -72,6 +75,16 @@ int tp_processor_position(struct tp_processor *p, const char *key,
  * recognise a replaced file). */
 int64_t tp_processor_position_aux(const struct tp_processor *p, int slot);
 void tp_processor_set_position_aux(struct tp_processor *p, int slot, int64_t aux);
+
+/* For a live capture into a store with state: from now on every commit
+ * also records the wall-clock time as the capture's last moment of
+ * receiving. Returns that time as left by the previous live run (0 when
+ * none), the start of its "not running" gap. */
+int64_t tp_processor_live(struct tp_processor *p);
+
+/* Stores a gaps row in the current batch (a no-op for stores without a
+ * gaps table). 0 or a fatal TP_E* code. */
+int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g);
 
 /* Applies one item. May commit a batch when batch_ticks is reached. Returns
  * 0 or a fatal TP_E* code (store failure; message via

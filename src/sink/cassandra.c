@@ -433,7 +433,7 @@ static void cas_free(struct tp_store *b) {
 
 static const struct tp_store_ops cassandra_ops = {
     "cassandra", cas_begin, cas_put_tick, cas_put_bar, cas_put_latest, cas_put_state,
-    cas_put_checkpoint, cas_commit, cas_get_state, cas_get_checkpoint, cas_query, cas_free};
+    cas_put_checkpoint, cas_commit, cas_get_state, cas_get_checkpoint, cas_query, cas_free, NULL};
 
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf,
                             size_t errsize) {

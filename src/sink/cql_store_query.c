@@ -302,6 +302,9 @@ static int query_latest(struct qctx *q, char *errbuf, size_t errsize) {
 
 int cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
               char *errbuf, size_t errsize) {
+    if (qr->kind == TP_QUERY_GAPS)
+        return tp_errf(errbuf, errsize, TP_EINVAL,
+                       "cassandra: the gaps table is kept by the SQLite store only, for now");
     struct qctx q = {(struct cas *)b, qr, cb, opaque, NULL, 1 << 18, 0, {0}, 0, 0};
     q.space = malloc(q.cap);
     if (!q.space)

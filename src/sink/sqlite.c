@@ -38,14 +38,16 @@ static const char *const schema_sql =
     " cum_avg_price REAL, count INTEGER);"
     "CREATE TABLE IF NOT EXISTS tp_state (symbol TEXT PRIMARY KEY, state BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS tp_checkpoint (key TEXT PRIMARY KEY, pos INTEGER NOT NULL,"
-    " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);";
+    " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS gaps (symbol TEXT NOT NULL, start INTEGER NOT NULL,"
+    " stop INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (symbol, start)) WITHOUT ROWID;";
 
 const char *tp_store_sqlite_schema(void) {
     return schema_sql;
 }
 
 enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGIN, S_COMMIT,
-       S_ROLLBACK, NSTMT };
+       S_ROLLBACK, S_GAP, NSTMT };
 
 static const char *const stmt_sql[NSTMT] = {
     "INSERT OR REPLACE INTO ticks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -58,6 +60,7 @@ static const char *const stmt_sql[NSTMT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
     "ROLLBACK",
+    "INSERT OR REPLACE INTO gaps VALUES (?,?,?,?)",
 };
 
 struct sqlite_store {
@@ -242,6 +245,16 @@ static int sq_get_checkpoint(struct tp_store *b, struct tp_checkpoint *c) {
     return err;
 }
 
+static int sq_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_stmt *st = s->stmt[S_GAP];
+    sqlite3_bind_text(st, 1, g->symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, g->start);
+    sqlite3_bind_int64(st, 3, g->stop);
+    sqlite3_bind_text(st, 4, g->reason, -1, SQLITE_STATIC);
+    return step_done(s, st, "save gap");
+}
+
 /* ---------- query ---------- */
 
 #define QMAXCOLS 32
@@ -302,7 +315,10 @@ static int sq_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb c
     static const char latest_sql[] =
         "SELECT symbol, time, price, cum_avg_price, count FROM latest"
         " WHERE (?1 IS NULL OR symbol = ?1) AND time BETWEEN ?3 AND ?4 ORDER BY symbol";
-    static const char *const base[] = {ticks_sql, bars_sql, latest_sql};
+    static const char gaps_sql[] =
+        "SELECT symbol, start, stop, reason FROM gaps"
+        " WHERE (?1 IS NULL OR symbol = ?1) AND stop >= ?3 AND start <= ?4 ORDER BY symbol, start";
+    static const char *const base[] = {ticks_sql, bars_sql, latest_sql, gaps_sql};
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, base[qr->kind], -1, &st, NULL) != SQLITE_OK)
         return tp_errf(errbuf, errsize, TP_ESTORE, "sqlite query: %s", sqlite3_errmsg(s->db));
@@ -336,7 +352,7 @@ static void sq_free(struct tp_store *b) {
 
 static const struct tp_store_ops sqlite_ops = {
     "sqlite", sq_begin, sq_put_tick, sq_put_bar, sq_put_latest, sq_put_state, sq_put_checkpoint,
-    sq_commit, sq_get_state, sq_get_checkpoint, sq_query, sq_free};
+    sq_commit, sq_get_state, sq_get_checkpoint, sq_query, sq_free, sq_put_gap};
 
 /* Opens a store only to read it: never creates the file or its tables and
  * takes no write lock. A WAL store in a directory this user may not write

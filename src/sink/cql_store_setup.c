@@ -362,6 +362,8 @@ static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
         "CREATE TABLE IF NOT EXISTS %s.tp_checkpoint (key text, slot int, writer bigint, "
         "gen bigint, pos bigint, line bigint, aux bigint, PRIMARY KEY (key, slot))%s",
         "CREATE TABLE IF NOT EXISTS %s.tp_commit (writer bigint PRIMARY KEY, gen bigint)%s",
+        "CREATE TABLE IF NOT EXISTS %s.gaps (symbol text, start bigint, stop bigint, "
+        "reason text, PRIMARY KEY (symbol, start))%s",
         "CREATE TABLE IF NOT EXISTS %s.yahoofinance (id UUID PRIMARY KEY, exchange TEXT, "
         "quoteType DOUBLE, price DOUBLE, timestamp DOUBLE, marketHours DOUBLE, "
         "changePercent DOUBLE, dayVolume DOUBLE, change DOUBLE, priceHint DOUBLE, "
@@ -402,7 +404,10 @@ static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
         "SELECT symbol, time, price, cum_avg_price, count FROM %s.latest",
         "SELECT DISTINCT symbol, day FROM %s.ticks",
         "SELECT DISTINCT symbol, interval, month FROM %s.bars",
-        "SELECT gen FROM %s.tp_commit WHERE writer = ?"};
+        "SELECT gen FROM %s.tp_commit WHERE writer = ?",
+        "INSERT INTO %s.gaps (symbol, start, stop, reason) VALUES (?, ?, ?, ?)",
+        "SELECT symbol, start, stop, reason FROM %s.gaps WHERE symbol = ?",
+        "SELECT symbol, start, stop, reason FROM %s.gaps"};
     char q[1200];
     for (int i = 0; i < NPREP; i++) {
         if (i == P_SEED && !s->opt.seed_table)

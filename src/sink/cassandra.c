@@ -460,8 +460,21 @@ static const struct tp_store_ops cassandra_ops = {
     cas_put_checkpoint, cas_commit, cas_get_state, cas_get_checkpoint, cas_query, cas_free,
     cas_put_gap};
 
+static int cassandra_open(struct tp_store **out, const char *uri, int readonly, char *errbuf,
+                          size_t errsize);
+
+int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
+                                     size_t errsize) {
+    return cassandra_open(out, uri, 1, errbuf, errsize);
+}
+
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf,
                             size_t errsize) {
+    return cassandra_open(out, uri, 0, errbuf, errsize);
+}
+
+static int cassandra_open(struct tp_store **out, const char *uri, int readonly, char *errbuf,
+                          size_t errsize) {
     struct cas *s = calloc(1, sizeof(*s));
     int rc;
     *out = NULL;
@@ -473,7 +486,7 @@ int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf
     if (rc == 0)
         rc = cas_connect(s, errbuf, errsize);
     if (rc == 0)
-        rc = cas_schema(s, errbuf, errsize);
+        rc = readonly ? cas_schema_readonly(s, uri, errbuf, errsize) : cas_schema(s, errbuf, errsize);
     if (rc < 0) {
         cas_free(&s->base);
         return rc;

@@ -69,6 +69,9 @@ struct cas {
 
 int cas_connect(struct cas *s, char *errbuf, size_t errsize);
 int cas_schema(struct cas *s, char *errbuf, size_t errsize);
+/* For a reader: prepares the statements of an existing keyspace, creating
+ * nothing; TP_ENOTFOUND ("no such store") when its tables are missing. */
+int cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize);
 int cas_flush_batches(struct cas *s);
 /* Records "cassandra: <what>: <reason>" in last_error when rc < 0. */
 int cas_fail(struct cas *s, int rc, const char *what);

@@ -378,7 +378,9 @@ static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
     return 0;
 }
 
-static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
+/* Prepares every statement. A reader (lenient) of a keyspace made before
+ * the gaps table existed goes on without the gaps statements. */
+static int prepare_all(struct cas *s, int lenient, char *errbuf, size_t errsize) {
     static const char *const sql[NPREP] = {
         "INSERT INTO %s.ticks (" TICK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -414,7 +416,7 @@ static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
             continue;
         snprintf(q, sizeof(q), sql[i], s->opt.keyspace);
         int rc = tp_cql_prepare(s->c, q, &s->prep[i], errbuf, errsize);
-        if (rc < 0)
+        if (rc < 0 && !(lenient && i >= P_GAP))
             return rc;
     }
     return 0;
@@ -570,12 +572,20 @@ static int wait_schema_agreement(struct cas *s, char *errbuf, size_t errsize) {
     }
 }
 
+int cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize) {
+    char why[256] = "";
+    if (prepare_all(s, 1, why, sizeof why) == 0)
+        return 0;
+    return tp_errf(errbuf, errsize, TP_ENOTFOUND, "--store %s: no such store (keyspace %s has no "
+                   "tickpipe tables: %s)", uri, s->opt.keyspace, why);
+}
+
 int cas_schema(struct cas *s, char *errbuf, size_t errsize) {
     int rc = run_ddl(s, errbuf, errsize);
     if (rc == 0)
         rc = wait_schema_agreement(s, errbuf, errsize);
     if (rc == 0)
-        rc = prepare_all(s, errbuf, errsize);
+        rc = prepare_all(s, 0, errbuf, errsize);
     if (rc == 0)
         rc = new_writer_id(s, errbuf, errsize);
     if (rc == 0)

@@ -24,8 +24,8 @@ int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf
     *out = NULL;
     if (strncmp(spec, "sqlite:", 7) == 0 && spec[7])
         return tp_store_sqlite_open_readonly(out, spec + 7, errbuf, errsize);
-    /* Cassandra: the store creates nothing its reader needs beyond what a
-     * writer made; a missing keyspace fails its queries. */
+    if (strncmp(spec, "cassandra://", 12) == 0)
+        return tp_store_cassandra_open_readonly(out, spec, errbuf, errsize);
     return tp_store_open(out, spec, errbuf, errsize);
 }
 

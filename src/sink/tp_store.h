@@ -153,5 +153,7 @@ int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char 
                                   size_t errsize);
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
+int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
+                                     size_t errsize);
 
 #endif

@@ -3,6 +3,8 @@ the SQLite store keeps for issue 9: a live capture's gaps (a socket silent
 past --silent-timeout, and "not running" between two captures into one
 keyspace) read back with `tickpipe query gaps`, and the settings that shape
 its results (--bars, --lateness): a run with other ones is refused, exit 2.
+`query` of a keyspace that does not exist is exit 1 "no such store" and
+creates nothing.
 """
 import os
 import subprocess
@@ -60,6 +62,12 @@ def main():
                            capture_output=True, text=True, timeout=60)
         check(p.returncode == 2 and "built with --bars 1m --lateness 10s" in p.stderr,
               "a settings change on a Cassandra store: exit %d %s" % (p.returncode, p.stderr))
+        typo = "cassandra://127.0.0.1:%d/ks_typo" % cql.port
+        for attempt in (1, 2):   # the second proves the first created nothing
+            p = subprocess.run([BIN, "query", "--store", typo, "latest"], capture_output=True,
+                               text=True, timeout=60)
+            check(p.returncode == 1 and "no such store" in p.stderr and not p.stdout,
+                  "query of a missing keyspace (%d): exit %d %s" % (attempt, p.returncode, p.stderr))
     print("test_cql_gaps: ok")
 
 

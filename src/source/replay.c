@@ -47,6 +47,7 @@ struct replay {
     int64_t pos;              /* file offset of buf[head] */
     int64_t lineno;           /* lines consumed so far */
     int skipping;             /* discarding the rest of an over-long line */
+    int told_torn;            /* warned about an unterminated last line */
     size_t sample_len;
     char sample[REPLAY_SAMPLE];
 };
@@ -119,8 +120,15 @@ static int read_line(struct replay *r, char **start, size_t *len, size_t *consum
             *consumed = *len + 1;
             return 0;
         }
-        if (r->eof)
-            return TP_EEOF;   /* nothing, or a line whose newline has not arrived */
+        if (r->eof) {
+            /* nothing, or a line whose newline has not arrived (yet) */
+            if (r->tail > r->head && !r->regular && !r->told_torn) {
+                r->told_torn = 1;
+                tp_warn("replay", "the input ended inside line %lld (no newline): not read",
+                        (long long)r->lineno + 1);
+            }
+            return TP_EEOF;
+        }
         size_t scanned = r->tail - r->head;
         int err = make_room(r);
         if (err == TP_EPARSE) {

@@ -14,7 +14,8 @@
  * REPLAY_SAMPLE bytes with too_long set, for the caller to reject. On
  * resume, a file shorter than the checkpoint or whose byte before the
  * checkpoint is not a newline was replaced or truncated: it is read from
- * its start, with a warning.
+ * its start, with a warning. The caller also compares the fingerprint of
+ * the first line (replay_fingerprint) with the one kept in the checkpoint.
  */
 #include "source_int.h"
 

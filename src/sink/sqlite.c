@@ -394,6 +394,22 @@ int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char 
     return 0;
 }
 
+/* Runs the schema. Processes that open a new file together race on
+ * CREATE TABLE: a write from an outdated WAL snapshot fails at once with
+ * SQLITE_BUSY, without the busy handler, so that is retried (startup only,
+ * bounded to about 10 s). */
+static int create_tables(sqlite3 *db, char **msg) {
+    int rc = SQLITE_BUSY;
+    for (int attempt = 0; attempt < 500 && (rc & 0xff) == SQLITE_BUSY; attempt++) {
+        sqlite3_free(*msg);
+        *msg = NULL;
+        if (attempt)
+            sqlite3_sleep(20);
+        rc = sqlite3_exec(db, schema_sql, NULL, NULL, msg);
+    }
+    return rc;
+}
+
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;
     struct sqlite_store *s = calloc(1, sizeof *s);
@@ -410,7 +426,7 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
     }
     sqlite3_busy_timeout(s->db, 30000);
     char *msg = NULL;
-    if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (create_tables(s->db, &msg) != SQLITE_OK) {
         err = tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot create tables: %s",
                       path, msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);

@@ -802,6 +802,10 @@ static int yahoo_gaps(struct tp_source *s, struct tp_gap *out, int max) {
     struct yahoo *y = (struct yahoo *)s;
     pthread_mutex_lock(&y->mu);
     int n = y->ngaps < max ? y->ngaps : max;
+    if (n == 0) {
+        pthread_mutex_unlock(&y->mu);
+        return 0;
+    }
     memcpy(out, y->gaps, (size_t)n * sizeof *out);
     memmove(y->gaps, y->gaps + n, (size_t)(y->ngaps - n) * sizeof *out);
     y->ngaps -= n;

@@ -7,6 +7,10 @@
  * break (never a valid Yahoo frame) has its CR/LF bytes written as spaces,
  * so the file keeps one frame per line and the frame is still rejected on
  * replay. SIGINT/SIGTERM (tp_stop_flag) stop cleanly with exit 0.
+ *
+ * A file left with a torn last line (a killed record) gets its newline
+ * before this session appends, so the torn frame stays one bad line and
+ * the next frame is not glued to it. --out may not be the replayed source.
  */
 #include <inttypes.h>
 #include <signal.h>

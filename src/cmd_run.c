@@ -12,8 +12,14 @@
  * the reader to the main thread with the queue.
  *
  * Positioned sources (replay of a file) are resumed from the checkpoint the
- * processor finds in the store. SIGINT/SIGTERM stop the reader; the main
- * thread drains the bus, commits and exits 0.
+ * processor finds in the store, unless the file was replaced since (its
+ * first line's fingerprint, kept with the checkpoint, differs). SIGINT/SIGTERM
+ * stop the reader; the main thread drains the bus, commits and exits 0.
+ *
+ * A live Yahoo capture also stores gaps: the reader takes the intervals the
+ * source closed (socket down, silent) and sends them down the bus as GAP
+ * items, in order with the frames; at start, the time since the previous
+ * live capture's last commit into the same store is a "not running" gap.
  */
 #include <inttypes.h>
 #include <fcntl.h>

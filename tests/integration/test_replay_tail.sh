@@ -63,6 +63,12 @@ cp "$work/b.txt" "$work/f.new" && mv "$work/f.new" "$work/f.txt"
 "$TP_BIN" run --source "replay:$work/f.txt" --store "sqlite:$work/r.db" --deadletter "$work/r.dl" 2> "$work/r2.err"
 [[ $(summary "$work/r2.err") == "tickpipe: done frames=3000 "* ]] || fail "replaced file: $(summary "$work/r2.err")"; ok
 grep -q "replaced" "$work/r2.err" || fail "no warning for the replaced file: $(cat "$work/r2.err")"; ok
+# same size, same line ends, another first line: only the fingerprint tells
+cp "$work/b.txt" "$work/f.new"
+/usr/bin/python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[4]=ord("A") if b[4]!=ord("A") else ord("B"); open(p,"wb").write(b)' "$work/f.new"
+mv "$work/f.new" "$work/f.txt"
+"$TP_BIN" run --source "replay:$work/f.txt" --store "sqlite:$work/r.db" --deadletter "$work/r.dl" 2> "$work/r2b.err"
+[[ $(summary "$work/r2b.err") == "tickpipe: done frames=3000 "* ]] || fail "first line changed: $(summary "$work/r2b.err")"; ok
 head -n 1000 "$work/a.txt" > "$work/f.txt"    # truncated in place: shorter than the checkpoint
 "$TP_BIN" run --source "replay:$work/f.txt" --store "sqlite:$work/r.db" --deadletter "$work/r.dl" 2> "$work/r3.err"
 [[ $(summary "$work/r3.err") == "tickpipe: done frames=1000 "* ]] || fail "truncated file: $(summary "$work/r3.err")"; ok

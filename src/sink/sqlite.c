@@ -320,8 +320,11 @@ static int sq_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb c
         " WHERE (?1 IS NULL OR symbol = ?1) AND stop >= ?3 AND start <= ?4 ORDER BY symbol, start";
     static const char *const base[] = {ticks_sql, bars_sql, latest_sql, gaps_sql};
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, base[qr->kind], -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, base[qr->kind], -1, &st, NULL) != SQLITE_OK) {
+        if (qr->kind == TP_QUERY_GAPS && strstr(sqlite3_errmsg(s->db), "no such table"))
+            return 0;   /* a store from before the gaps table: no gap was recorded */
         return tp_errf(errbuf, errsize, TP_ESTORE, "sqlite query: %s", sqlite3_errmsg(s->db));
+    }
     if (qr->symbol)
         sqlite3_bind_text(st, 1, qr->symbol, -1, SQLITE_STATIC);
     if (qr->interval && qr->kind == TP_QUERY_BARS)

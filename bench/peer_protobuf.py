@@ -7,7 +7,8 @@ written the straightforward way with Google's protobuf library (the usual
 Python route for decoding Yahoo frames). Reads frame lines, strips an
 optional "<ms>\t" receive-time prefix, decodes bare base64 or the version=2
 JSON envelope, skips heartbeats and non-pricing envelopes, rejects frames
-that do not decode or lack id/time/price, drops duplicates (payload bytes
+that do not decode or lack id/time/price or fail the rule 1 guards (price
+not finite, time before 1990 or over a day ahead of the clock), drops duplicates (payload bytes
 equal to the last applied frame of the symbol), numbers ticks per symbol,
 keeps the cumulative average price and 1m bars with the lateness rule and
 dayVolume increments of DESIGN.md, and writes tick and bar objects as the
@@ -19,10 +20,15 @@ OUT may be - for stdout. Prints the same summary line as tickpipe.
 import base64
 import binascii
 import json
+import math
 import sys
+import time
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
+
+TIME_MIN_MS = 631152000000   # 1990-01-01: earlier times are rejected (rule 1)
+DAY_MS = 86400000
 
 # PricingData per reference/yahoo-streamer.md. Declared proto2-optional so
 # that presence is tracked (absent is not zero); the two enums are declared
@@ -139,6 +145,10 @@ def main(argv):
                 skipped += 1
                 continue
             if not (m.HasField("id") and m.HasField("time") and m.HasField("price")):
+                rejected += 1
+                continue
+            if (not math.isfinite(m.price) or m.time < TIME_MIN_MS
+                    or m.time > time.time() * 1000 + DAY_MS):
                 rejected += 1
                 continue
             name = m.id

@@ -53,7 +53,7 @@ struct ingest {
     char *symbols_buf;        /* --symbols-file, read */
     uint64_t source_id;       /* a replayed file's id for position headers; 0 = live */
     struct tp_strlist conf;
-    int64_t timeout_ms, flush_ms, symbols_per_socket;
+    int64_t timeout_ms, flush_ms, symbols_per_socket, silent_ms;
     struct tp_kafka_producer *p;
     struct tp_source *src;
     FILE *dead;
@@ -84,6 +84,8 @@ static int ingest_frame(struct ingest *in, const struct tp_raw *r) {
     size_t frame_len, plen = 0;
     struct tp_quote q;
     in->st.frames++;
+    if (r->too_long)
+        return ingest_reject(in, r, "line too long");
     tp_decode_split_recv_time(r->line, r->len, &frame, &frame_len);
     int d = tp_decode_frame(frame, frame_len, in->payload, &plen, &q, &reason);
     if (d == TP_DECODE_SKIP) {
@@ -145,6 +147,7 @@ static int ingest_open(struct ingest *in) {
     struct tp_source_opts so = {.symbols = in->symbols_buf ? in->symbols_buf : in->symbols,
                                 .tls_ca = in->tls_ca,
                                 .symbols_per_socket = (int)in->symbols_per_socket,
+                                .silent_timeout_ms = in->silent_ms,
                                 .stop = tp_stop_flag()};
     rc = tp_source_open(&in->src, in->source, &so, in->errbuf, sizeof in->errbuf);
     if (rc < 0)
@@ -194,6 +197,7 @@ int tp_cmd_ingest(int argc, char **argv) {
         {"symbols-file", TP_OPT_STR, &in->symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
         {"tls-ca", TP_OPT_STR, &in->tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
         {"symbols-per-socket", TP_OPT_INT, &in->symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"silent-timeout", TP_OPT_DUR, &in->silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
         {"timeout", TP_OPT_DUR, &in->timeout_ms, "10s", NULL, "how long to wait for the brokers at startup", 1, 3600000},
         {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
         {"log-level", TP_OPT_CHOICE, &in->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
@@ -211,6 +215,13 @@ int tp_cmd_ingest(int argc, char **argv) {
     if (!in->source || !in->brokers) {
         fprintf(stderr, "tickpipe ingest: %s is required (see tickpipe ingest --help)\n",
                 in->source ? "--kafka" : "--source");
+        free(in);
+        return 2;
+    }
+    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(in->source), 0},
+                                        {"--deadletter", in->deadletter, 1}};
+    tp_cmd_warn_ignored_symbols("ingest", in->source, argc, argv);
+    if (tp_cmd_check_paths("ingest", paths, 2)) {
         free(in);
         return 2;
     }
@@ -588,6 +599,12 @@ int tp_cmd_process(int argc, char **argv) {
     if (!pr->brokers || !pr->store_spec) {
         fprintf(stderr, "tickpipe process: %s is required (see tickpipe process --help)\n",
                 pr->brokers ? "--store" : "--kafka");
+        free(pr);
+        return 2;
+    }
+    const struct tp_cmd_path paths[] = {{"--store", tp_cmd_spec_path(pr->store_spec), 1},
+                                        {"--deadletter", pr->deadletter, 1}};
+    if (tp_cmd_check_paths("process", paths, 2)) {
         free(pr);
         return 2;
     }

@@ -3,7 +3,13 @@
  * store and prints them as CSV (header line first) or as a JSON array with
  * one object per line. NULL is an empty CSV field and JSON null; the
  * payload column prints as base64.
+ *
+ * The store is opened read-only and never created. The header line is
+ * printed even when no row matches. A failed write to stdout (disk full,
+ * a closed pipe: SIGPIPE is ignored by main.c) stops the query at once and
+ * exits 1.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +59,7 @@ static void json_string(const char *v) {
 static int print_row(void *opaque, int ncols, const char *const *names, const char *const *values,
                      const int *types) {
     struct out *o = opaque;
-    if (o->limit > 0 && o->rows >= o->limit)
+    if ((o->limit > 0 && o->rows >= o->limit) || ferror(stdout))
         return 1;
     if (!o->json && o->rows == 0) {
         for (int i = 0; i < ncols; i++)
@@ -87,6 +93,49 @@ static int print_row(void *opaque, int ncols, const char *const *names, const ch
     return 0;
 }
 
+/* Column names of each kind, for the header of an empty result (a
+ * non-empty one prints the names the store gives). */
+static const char *const headers[] = {
+    [TP_QUERY_TICKS] = "symbol,time,seq,price,cum_avg_price,currency,exchange,quote_type,"
+                       "market_hours,change_percent,day_volume,day_high,day_low,change,"
+                       "open_price,previous_close,last_size,bid,bid_size,ask,ask_size,"
+                       "price_hint,payload",
+    [TP_QUERY_BARS] = "symbol,interval,start,open,high,low,close,volume,vwap,count",
+    [TP_QUERY_LATEST] = "symbol,time,price,cum_avg_price,count",
+    [TP_QUERY_GAPS] = "symbol,start,stop,reason",
+};
+
+/* Flushes stdout; 0, or 1 after saying why a write failed. A closed pipe
+ * (EPIPE) is no news to the user who closed it: exit 1 quietly. */
+static int finish_output(void) {
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    if (errno != EPIPE)
+        fprintf(stderr, "tickpipe query: cannot write to standard output: %s\n", strerror(errno));
+    return 1;
+}
+
+static int run_query(const char *store, const struct tp_query *qr, struct out *o) {
+    char errbuf[512] = "";
+    struct tp_store *st = NULL;
+    int err = tp_store_open_readonly(&st, store, errbuf, sizeof errbuf);
+    if (err) {
+        fprintf(stderr, "tickpipe query: %s\n", errbuf);
+        return err == TP_EINVAL ? 2 : 1;
+    }
+    err = st->ops->query(st, qr, print_row, o, errbuf, sizeof errbuf);
+    tp_store_free(st);
+    if (o->json)
+        fputs(o->rows ? "\n]\n" : "[]\n", stdout);
+    else if (o->rows == 0 && !err)
+        printf("%s\n", headers[qr->kind]);
+    if (err) {
+        fprintf(stderr, "tickpipe query: %s\n", errbuf);
+        return 1;
+    }
+    return finish_output();
+}
+
 int tp_cmd_query(int argc, char **argv) {
     const char *store = NULL, *symbol = NULL, *interval = NULL, *from = NULL, *to = NULL;
     const char *format = NULL;
@@ -103,21 +152,23 @@ int tp_cmd_query(int argc, char **argv) {
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     const char *pos[2];
     int npos = 0;
-    int rc = tp_opts_parse("query", "--store STORE (ticks|bars|latest) [options]",
-                           "Reads stored ticks, bars or latest quotes back, as CSV or JSON.", table,
+    int rc = tp_opts_parse("query", "--store STORE (ticks|bars|latest|gaps) [options]",
+                           "Reads stored ticks, bars, latest quotes or capture gaps back, as CSV or\n"
+                           "JSON. For gaps, --from/--to select the gaps that overlap the range.", table,
                            argc, argv, pos, 1, &npos, &om);
     if (rc)
         return rc == 1 ? 0 : 2;
     struct tp_query qr = {.symbol = symbol, .from = INT64_MIN, .to = INT64_MAX};
     if (npos != 1) {
-        fprintf(stderr, "tickpipe query: say what to read: ticks, bars or latest\n");
+        fprintf(stderr, "tickpipe query: say what to read: ticks, bars, latest or gaps\n");
         return 2;
     }
     if (strcmp(pos[0], "ticks") == 0) qr.kind = TP_QUERY_TICKS;
     else if (strcmp(pos[0], "bars") == 0) qr.kind = TP_QUERY_BARS;
     else if (strcmp(pos[0], "latest") == 0) qr.kind = TP_QUERY_LATEST;
+    else if (strcmp(pos[0], "gaps") == 0) qr.kind = TP_QUERY_GAPS;
     else {
-        fprintf(stderr, "tickpipe query: '%s': expected ticks, bars or latest\n", pos[0]);
+        fprintf(stderr, "tickpipe query: '%s': expected ticks, bars, latest or gaps\n", pos[0]);
         return 2;
     }
     if (interval) {
@@ -146,20 +197,5 @@ int tp_cmd_query(int argc, char **argv) {
         fprintf(stderr, "tickpipe query: --store %s: a jsonl store cannot be queried; read the file itself\n", store);
         return 2;
     }
-    char errbuf[512] = "";
-    struct tp_store *st = NULL;
-    int err = tp_store_open(&st, store, errbuf, sizeof errbuf);
-    if (err) {
-        fprintf(stderr, "tickpipe query: %s\n", errbuf);
-        return err == TP_EINVAL ? 2 : 1;
-    }
-    err = st->ops->query(st, &qr, print_row, &o, errbuf, sizeof errbuf);
-    if (o.json)
-        fputs(o.rows ? "\n]\n" : "[]\n", stdout);
-    tp_store_free(st);
-    if (err) {
-        fprintf(stderr, "tickpipe query: %s\n", errbuf);
-        return 1;
-    }
-    return 0;
+    return run_query(store, &qr, &o);
 }

@@ -7,13 +7,19 @@
  * break (never a valid Yahoo frame) has its CR/LF bytes written as spaces,
  * so the file keeps one frame per line and the frame is still rejected on
  * replay. SIGINT/SIGTERM (tp_stop_flag) stop cleanly with exit 0.
+ *
+ * A file left with a torn last line (a killed record) gets its newline
+ * before this session appends, so the torn frame stays one bad line and
+ * the next frame is not glued to it. --out may not be the replayed source.
  */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/tp_clock.h"
 #include "core/tp_error.h"
@@ -24,7 +30,7 @@
 
 struct record_cfg {
     const char *source, *symbols, *symbols_file, *tls_ca, *out, *log_level;
-    int64_t symbols_per_socket, flush_ms, max_frames;
+    int64_t symbols_per_socket, flush_ms, max_frames, silent_ms;
 };
 
 /* Writes one frame line; returns 0 or -1 on a write error. */
@@ -46,6 +52,20 @@ static int write_frame(FILE *f, const struct tp_raw *r) {
     return fputc('\n', f) == EOF ? -1 : 0;
 }
 
+/* A killed record may have left a last line without its newline: end it,
+ * so this session's first frame is not glued onto it (the torn frame then
+ * stays one bad line that replay rejects). Returns 0 or -1. */
+static int end_torn_line(FILE *f) {
+    struct stat sb;
+    char last = '\n';
+    int fd = fileno(f);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return 0;
+    if (pread(fd, &last, 1, sb.st_size - 1) != 1)
+        last = '\n';   /* opened for appending only: cannot tell, leave it */
+    return last != '\n' && (fputc('\n', f) == EOF || fflush(f)) ? -1 : 0;
+}
+
 /* Copies frames until the source ends, stop is set or max frames are
  * written. Returns the exit status. */
 static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *c,
@@ -62,7 +82,9 @@ static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *
             fprintf(stderr, "tickpipe record: source: %s\n", errbuf[0] ? errbuf : tp_strerror(err));
             return 1;
         }
-        if (!err) {
+        if (!err && r.too_long) {
+            tp_warn("record", "line %lld is too long to hold: not recorded", (long long)r.lineno);
+        } else if (!err) {
             if (write_frame(f, &r)) {
                 fprintf(stderr, "tickpipe record: --out %s: write failed\n", c->out);
                 return 1;
@@ -89,6 +111,7 @@ int tp_cmd_record(int argc, char **argv) {
         {"symbols-file", TP_OPT_STR, &c.symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
         {"tls-ca", TP_OPT_STR, &c.tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
         {"symbols-per-socket", TP_OPT_INT, &c.symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"silent-timeout", TP_OPT_DUR, &c.silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
         {"out", TP_OPT_STR, &c.out, NULL, "FILE", "frame file to append to (required)", 0, 0},
         {"flush", TP_OPT_DUR, &c.flush_ms, "1s", "DUR", "flush the file at least this often", 0, 3600000},
         {"max-frames", TP_OPT_INT, &c.max_frames, "0", "N", "stop after N frames (0 = no limit)", 0, 1e15},
@@ -107,6 +130,11 @@ int tp_cmd_record(int argc, char **argv) {
         fprintf(stderr, "tickpipe record: --out FILE is required\n");
         return 2;
     }
+    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(c.source), 0},
+                                        {"--out", c.out, 1}};
+    if (tp_cmd_check_paths("record", paths, 2))
+        return 2;
+    tp_cmd_warn_ignored_symbols("record", c.source, argc, argv);
     char errbuf[1024] = "";
     char *symbols_buf = NULL;
     if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
@@ -116,6 +144,7 @@ int tp_cmd_record(int argc, char **argv) {
     struct tp_source_opts so = {.symbols = symbols_buf ? symbols_buf : c.symbols,
                                 .tls_ca = c.tls_ca,
                                 .symbols_per_socket = (int)c.symbols_per_socket,
+                                .silent_timeout_ms = c.silent_ms,
                                 .stop = tp_stop_flag()};
     struct tp_source *src = NULL;
     FILE *f = NULL;
@@ -126,8 +155,13 @@ int tp_cmd_record(int argc, char **argv) {
         status = err == TP_EINVAL ? 2 : 1;
         goto out;
     }
-    if (!(f = strcmp(c.out, "-") == 0 ? stdout : fopen(c.out, "a"))) {
+    if (!(f = strcmp(c.out, "-") == 0 ? stdout : fopen(c.out, "a+"))) {
         fprintf(stderr, "tickpipe record: --out %s: cannot open for appending\n", c.out);
+        status = 1;
+        goto out;
+    }
+    if (f != stdout && end_torn_line(f)) {
+        fprintf(stderr, "tickpipe record: --out %s: write failed\n", c.out);
         status = 1;
         goto out;
     }

@@ -12,8 +12,14 @@
  * the reader to the main thread with the queue.
  *
  * Positioned sources (replay of a file) are resumed from the checkpoint the
- * processor finds in the store. SIGINT/SIGTERM stop the reader; the main
- * thread drains the bus, commits and exits 0.
+ * processor finds in the store, unless the file was replaced since (its
+ * first line's fingerprint, kept with the checkpoint, differs). SIGINT/SIGTERM
+ * stop the reader; the main thread drains the bus, commits and exits 0.
+ *
+ * A live Yahoo capture also stores gaps: the reader takes the intervals the
+ * source closed (socket down, silent) and sends them down the bus as GAP
+ * items, in order with the frames; at start, the time since the previous
+ * live capture's last commit into the same store is a "not running" gap.
  */
 #include <inttypes.h>
 #include <fcntl.h>
@@ -50,6 +56,7 @@ struct item {
     uint32_t json_off, json_len;  /* pre-rendered quote JSON; json_len 0 = none */
     uint32_t raw_off, raw_len;
     int64_t line, pos;
+    int64_t gap_start, gap_stop;  /* GAP: symbol in raw_off/raw_len, reason in reason */
     struct tp_quote q;
 };
 
@@ -67,6 +74,7 @@ struct reader {
     const volatile sig_atomic_t *stop;
     int render_json;          /* the store writes JSON: the reader may render it */
     int render_batch;         /* render in the batch being filled */
+    int live;                 /* a live source that reports gaps */
     int err;
     char errbuf[512];
 };
@@ -80,7 +88,11 @@ static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
     uint8_t *payload = b->arena + b->used;
     size_t plen = 0;
     const char *reason = NULL;
-    int st = tp_decode_frame(raw->line, raw->len, payload, &plen, &it->q, &reason);
+    int st = TP_DECODE_REJECT;
+    if (raw->too_long)
+        reason = "line too long";   /* raw holds only the line's first bytes */
+    else
+        st = tp_decode_frame(raw->line, raw->len, payload, &plen, &it->q, &reason);
     it->line = raw->lineno;
     it->pos = raw->end_pos;
     it->reason = reason;
@@ -107,6 +119,30 @@ static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
         it->raw_len = (uint32_t)raw->len;
         memcpy(b->arena + b->used, raw->line, raw->len);
         b->used += (uint32_t)raw->len;
+    }
+}
+
+/* Adds the gaps a live source has closed since the last look. The caller
+ * has made sure b has room for one item; more go in while room lasts
+ * (the rest wait in the source for the next call). */
+static void add_gaps(struct batch *b, struct tp_source *src) {
+    struct tp_gap g;
+    while (b->n < BATCH_ITEMS && b->used + sizeof g.symbol <= ARENA_BYTES &&
+           tp_source_gaps(src, &g, 1) == 1) {
+        struct item *it = &b->items[b->n++];
+        size_t len = strnlen(g.symbol, sizeof g.symbol);
+        it->kind = TP_ITEM_GAP;
+        it->reason = g.reason;
+        it->raw_off = b->used;
+        it->raw_len = (uint32_t)len;
+        memcpy(b->arena + b->used, g.symbol, len);
+        b->arena[b->used + len] = '\0';
+        b->used += (uint32_t)len + 1;
+        it->gap_start = g.start;
+        it->gap_stop = g.stop;
+        it->pos = -1;
+        it->line = 0;
+        it->payload_len = it->json_len = 0;
     }
 }
 
@@ -184,6 +220,8 @@ static void *reader_main(void *arg) {
             r->render_batch = r->render_json && qs.depth >= 2;
         }
         add_frame(b, &raw, r->render_batch);
+        if (r->live && room_for(b, 0))
+            add_gaps(b, r->src);
     }
     if (err == TP_EEOF)
         err = 0;
@@ -198,6 +236,14 @@ static void *reader_main(void *arg) {
 static int apply_batch(struct tp_processor *p, struct batch *b, int slot) {
     for (int i = 0; i < b->n; i++) {
         const struct item *it = &b->items[i];
+        if (it->kind == TP_ITEM_GAP) {
+            struct tp_gap_row g = {(const char *)b->arena + it->raw_off, it->gap_start,
+                                   it->gap_stop, it->reason};
+            int err = tp_processor_gap(p, &g);
+            if (err)
+                return err;
+            continue;
+        }
         struct tp_item ti = {
             .kind = it->kind, .q = &it->q, .payload = b->arena + it->payload_off,
             .payload_len = it->payload_len, .reason = it->reason,
@@ -221,7 +267,7 @@ static void print_summary(const char *word, const struct tp_processor_stats *s) 
 
 struct run_cfg {
     const char *source, *symbols, *symbols_file, *store, *bars, *deadletter, *tls_ca, *log_level;
-    int64_t lateness, symbols_per_socket, batch;
+    int64_t lateness, symbols_per_socket, batch, silent_ms;
     int progress, quiet;
 };
 
@@ -240,6 +286,54 @@ static int lock_sqlite_store(const char *spec) {
         return -1;
     }
     return fd;
+}
+
+/* Registers a positioned source with the processor and seeks it to its
+ * checkpoint, unless the file at that path was replaced since (another
+ * first line, or shorter than the checkpoint): then it is read from its
+ * start. Returns the position slot, or -1 after printing why. */
+static int resume_source(struct tp_source *src, struct tp_processor *p) {
+    const char *key = tp_source_position_key(src);
+    int64_t pos, line;
+    int slot = tp_processor_position(p, key, &pos, &line);
+    if (slot < 0) {
+        fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
+        return -1;
+    }
+    int64_t fp = tp_source_fingerprint(src), was = tp_processor_position_aux(p, slot);
+    if (pos > 0 && was && fp != was) {
+        tp_warn("run", "%s has another first line than when it was checkpointed: it was "
+                "replaced; reading it from the start", key);
+        pos = line = 0;
+    }
+    tp_processor_set_position_aux(p, slot, fp);
+    if (pos > 0) {
+        if (tp_source_seek(src, pos, line)) {
+            fprintf(stderr, "tickpipe run: cannot resume %s at byte %" PRId64 "\n", key, pos);
+            return -1;
+        }
+        tp_info("run", "resuming %s after line %" PRId64 " (byte %" PRId64 ")", key, line, pos);
+    }
+    return slot;
+}
+
+/* A live capture into a store that an earlier live capture wrote: the time
+ * between that one's last commit and now is a "not running" gap for every
+ * symbol of this run. Returns 0 or a fatal code. */
+static int record_not_running(struct tp_processor *p, const char *symbols) {
+    int64_t last = tp_processor_live(p), now = tp_wall_ms();
+    if (last <= 0 || last >= now)
+        return 0;
+    char *list = strdup(symbols), *save = NULL;
+    if (!list)
+        return TP_ENOMEM;
+    int err = 0;
+    for (char *s = strtok_r(list, ", \t", &save); s && !err; s = strtok_r(NULL, ", \t", &save)) {
+        struct tp_gap_row g = {s, last, now, "not running"};
+        err = tp_processor_gap(p, &g);
+    }
+    free(list);
+    return err ? err : tp_processor_commit(p);
 }
 
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
@@ -298,6 +392,7 @@ int tp_cmd_run(int argc, char **argv) {
         {"deadletter", TP_OPT_STR, &c.deadletter, "deadletter.jsonl", "PATH", "where rejected frames go, one JSON line each", 0, 0},
         {"tls-ca", TP_OPT_STR, &c.tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
         {"symbols-per-socket", TP_OPT_INT, &c.symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"silent-timeout", TP_OPT_DUR, &c.silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
         {"batch", TP_OPT_INT, &c.batch, "8192", "N", "commit to the store at least every N frames", 1, 10000000},
         {"progress", TP_OPT_FLAG, &c.progress, NULL, NULL, "print progress every 5 s (on by default when stderr is a terminal)", 0, 0},
         {"log-level", TP_OPT_CHOICE, &c.log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
@@ -319,6 +414,12 @@ int tp_cmd_run(int argc, char **argv) {
         return 2;
     }
     po.nbars = nb;
+    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(c.source), 0},
+                                        {"--store", tp_cmd_spec_path(c.store), 1},
+                                        {"--deadletter", c.deadletter, 1}};
+    if (tp_cmd_check_paths("run", paths, 3))
+        return 2;
+    tp_cmd_warn_ignored_symbols("run", c.source, argc, argv);
     char *symbols_buf = NULL;
     if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
@@ -327,6 +428,7 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_source_opts so = {.symbols = symbols_buf ? symbols_buf : c.symbols,
                                 .tls_ca = c.tls_ca,
                                 .symbols_per_socket = (int)c.symbols_per_socket,
+                                .silent_timeout_ms = c.silent_ms,
                                 .stop = tp_stop_flag()};
     struct tp_source *src = NULL;
     struct tp_store *st = NULL;
@@ -357,26 +459,17 @@ int tp_cmd_run(int argc, char **argv) {
     }
     status = 1;
     int slot = -1;
-    const char *key = tp_source_position_key(src);
-    if (key && st->has_state) {
-        int64_t pos, line;
-        slot = tp_processor_position(p, key, &pos, &line);
-        if (slot < 0) {
-            fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
-            goto out;
-        }
-        if (pos > 0) {
-            if (tp_source_seek(src, pos, line)) {
-                fprintf(stderr, "tickpipe run: cannot resume %s at byte %" PRId64 "\n", key, pos);
-                goto out;
-            }
-            tp_info("run", "resuming %s after line %" PRId64 " (byte %" PRId64 ")", key, line, pos);
-        }
-    }
+    if (tp_source_position_key(src) && st->has_state && (slot = resume_source(src, p)) < 0)
+        goto out;
     if (tp_queue_new(&bus, BUS_BATCHES) || tp_queue_new(&spare, BUS_BATCHES + 2))
         goto out;
+    int live = strncmp(c.source, "yahoo", 5) == 0;
+    if (live && st->has_state && record_not_running(p, so.symbols)) {
+        fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
+        goto out;
+    }
     struct reader r = {.src = src, .bus = bus, .spare = spare, .stop = tp_stop_flag(),
-                       .render_json = st->wants_json};
+                       .render_json = st->wants_json, .live = live};
     pthread_t th;
     if (pthread_create(&th, NULL, reader_main, &r) != 0) {
         fprintf(stderr, "tickpipe run: cannot start the reader thread\n");

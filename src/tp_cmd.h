@@ -26,6 +26,29 @@ int tp_cmd_set_log_level(const char *cmd, const char *level);
  * NULL with errbuf filled when it cannot be read or holds no symbol. */
 char *tp_cmd_read_symbols_file(const char *path, char *errbuf, size_t errsize);
 
+/* One path a command reads or writes, for tp_cmd_check_paths(). */
+struct tp_cmd_path {
+    const char *what;   /* the option, e.g. "--deadletter" */
+    const char *path;   /* NULL = not a file (live source, cassandra store) */
+    int output;
+};
+
+/* Non-zero when paths a and b name the same file (same device and inode,
+ * or the same resolved path when either does not exist). "-" is no file. */
+int tp_cmd_same_file(const char *a, const char *b);
+
+/* The PATH of "replay:PATH", "sqlite:PATH" or "jsonl:PATH", else NULL.
+ * Points into spec. */
+const char *tp_cmd_spec_path(const char *spec);
+
+/* Refuses outputs that equal a source or each other: prints a message
+ * naming both and returns 2 (bad usage), or returns 0. src/cmd_paths.c */
+int tp_cmd_check_paths(const char *cmd, const struct tp_cmd_path *paths, int n);
+
+/* Warns on stderr when --symbols or --symbols-file was given with a replay
+ * source, which ignores them (sim and yahoo use them). */
+void tp_cmd_warn_ignored_symbols(const char *cmd, const char *source, int argc, char **argv);
+
 int tp_cmd_run(int argc, char **argv);      /* src/cmd_run.c */
 int tp_cmd_query(int argc, char **argv);    /* src/cmd_query.c */
 int tp_cmd_record(int argc, char **argv);   /* src/cmd_record.c */

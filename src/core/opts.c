@@ -250,6 +250,12 @@ static int set_number(const char *cmd, const struct tp_opt *o, const char *val, 
                     subj);
             return 2;
         }
+        if (ms != 0 && val[strspn(val, "0123456789.")] == '\0') {
+            /* "--lateness 10" meant 10 ms silently: a unit is required */
+            fprintf(stderr, "tickpipe %s: %s: say the unit (%sms, %ss, %sm)\n", cmd, subj, val,
+                    val, val);
+            return 2;
+        }
         if (bounded && (ms < o->min || ms > o->max)) {
             fprintf(stderr, "tickpipe %s: %s: out of range [%.0fms, %.0fms]\n", cmd, subj, o->min,
                     o->max);
@@ -314,7 +320,7 @@ static int known_key(const char *key) {
         "http", "interval", "kafka", "kafka-conf", "lag-interval", "laps", "lateness",
         "limit", "listen", "log-level", "log-sent", "loop", "max-frames", "out", "progress",
         "replay", "source", "speed", "store", "symbol", "symbols", "symbols-file",
-        "symbols-per-socket", "timeout", "tls-ca", "tls-cert", "tls-key", "to", "topic", NULL};
+        "silent-timeout", "symbols-per-socket", "timeout", "tls-ca", "tls-cert", "tls-key", "to", "topic", NULL};
     for (int i = 0; keys[i]; i++)
         if (strcmp(keys[i], key) == 0)
             return 1;

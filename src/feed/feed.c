@@ -28,14 +28,17 @@
 #include "../core/tp_clock.h"
 #include "tp_feed.h"
 
-#include <jansson.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
+#include "feed_control.h"
 #include "feed_replay.h"
 
 #define STAGE "feed"
@@ -113,15 +116,13 @@ static void start_conn(struct conn *c) {
 }
 
 /* Applies one valid control message; returns 0 or -1 on out of memory. */
-static int apply_control(struct conn *c, int sub, json_t *arr) {
+static int apply_control(struct conn *c, const struct feed_control *fc) {
     struct feed *fd = c->fd;
+    int sub = fc->subscribe;
     if (sub && !c->started)
         start_conn(c);
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-        const char *s = json_string_value(v);
-        int id = feed_replay_symbol(fd->r, s, strlen(s));
+    for (size_t i = 0; i < fc->n; i++) {
+        int id = feed_replay_symbol(fd->r, fc->symbols[i], fc->lens[i]);
         if (id < 0)
             continue;
         uint8_t bit = (uint8_t)(1u << (id & 7));
@@ -142,26 +143,13 @@ static int apply_control(struct conn *c, int sub, json_t *arr) {
 
 /* Returns 0, or -1 when the message is malformed (the socket is closed). */
 static int on_control(struct conn *c, const char *text, size_t len) {
-    json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    const char *key = NULL;
-    json_t *arr = NULL;
-    int ok = root && json_is_object(root) && json_object_size(root) == 1;
-    if (ok) {
-        void *it = json_object_iter(root);
-        key = json_object_iter_key(it);
-        arr = json_object_iter_value(it);
-        ok = (strcmp(key, "subscribe") == 0 || strcmp(key, "unsubscribe") == 0) &&
-             json_is_array(arr);
-    }
-    for (size_t i = 0; ok && i < json_array_size(arr); i++)
-        ok = json_is_string(json_array_get(arr, i));
+    struct feed_control fc;
     int rc = -1;
-    if (ok)
-        rc = apply_control(c, key[0] == 's', arr);
+    if (feed_control_parse(text, len, &fc) == 0)
+        rc = apply_control(c, &fc);
     else
         tp_info(STAGE, "connection %d: malformed control message; closing", c->id);
-    json_decref(root);
+    feed_control_free(&fc);
     if (!rc)
         lws_callback_on_writable(c->wsi);
     return rc;
@@ -411,6 +399,25 @@ static int parse_listen(const char *s, char *host, size_t hcap, int *port, char 
     return 0;
 }
 
+/* libwebsockets listens on every interface when it cannot find iface:
+ * check first that host is an address of this machine, by binding a
+ * throw-away socket to it. Returns 0 or TP_EIO. */
+static int check_local(const char *host, const char *listen, char *errbuf, size_t errsize) {
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, "0", &hints, &ai) != 0 || !ai)
+        return tp_errf(errbuf, errsize, TP_EIO, "--listen %s: unknown host '%s'", listen, host);
+    int ok = 0;
+    for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+        int s = socket(a->ai_family, a->ai_socktype, 0);
+        ok = s >= 0 && bind(s, a->ai_addr, a->ai_addrlen) == 0;
+        if (s >= 0)
+            close(s);
+    }
+    freeaddrinfo(ai);
+    return ok ? 0 : tp_errf(errbuf, errsize, TP_EIO,
+                            "--listen %s: %s is not an address of this machine", listen, host);
+}
+
 static void lws_log_emit(int level, const char *line) {
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -426,6 +433,8 @@ static int create_server(struct feed *fd, char *errbuf, size_t errsize) {
                            errbuf, errsize)))
         return rc;
     int any = !host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "*") == 0;
+    if (!any && (rc = check_local(host, o->listen, errbuf, errsize)))
+        return rc;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port;

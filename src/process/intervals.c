@@ -59,3 +59,21 @@ int tp_parse_bars(const char *list, int64_t *bar_ms, int max, char *errbuf, size
     qsort(bar_ms, (size_t)n, sizeof *bar_ms, cmp_i64);
     return n;
 }
+
+int64_t tp_bars_mask(const int64_t *bar_ms, int n) {
+    int64_t mask = 0;
+    for (int j = 0; j < n; j++)
+        for (size_t i = 0; i < NINTERVALS; i++)
+            if (intervals[i].ms == bar_ms[j])
+                mask |= (int64_t)1 << i;
+    return mask;
+}
+
+void tp_bars_format(int64_t mask, char *out, size_t cap) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < NINTERVALS && used < cap; i++)
+        if (mask & ((int64_t)1 << i))
+            used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "," : "",
+                                     intervals[i].name);
+}

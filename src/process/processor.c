@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/tp_clock.h"
 #include "../core/tp_deadletter.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
@@ -71,9 +72,13 @@ struct sym {
     struct sym *next_dirty;
 };
 
+#define SETTINGS_KEY "tp:settings"
+#define LIVE_KEY "tp:live"      /* pos = wall ms of the last commit of a live capture */
+
 struct position {
     char *key;
     int64_t pos, line;
+    int64_t aux;            /* the source's fingerprint, kept with the checkpoint */
     int dirty;
 };
 
@@ -90,6 +95,8 @@ struct tp_processor {
     FILE *dl;               /* dead-letter file, append */
     char *dl_key;           /* "deadletter:<abs path>" */
     int in_txn;
+    int settings_pending;   /* the store has no settings yet: write ours */
+    int live;               /* a live capture: commits record LIVE_KEY */
     int pending;            /* items since last commit */
     struct tp_processor_stats stats;
     char err[512];
@@ -379,6 +386,15 @@ static void fill_bar_row(const struct tp_processor *p, const struct sym *s, int 
     row->closed = closed;
 }
 
+/* Wire values are untrusted: volume sums and time
+ * arithmetic saturate instead of overflowing. */
+static int64_t sat_add(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 /* Largest time at which bar [start, start+ms) can still receive a tick;
  * once max_time reaches this, the bar is closed. */
 static int64_t floor_to(int64_t t, int64_t ms) {
@@ -388,8 +404,8 @@ static int64_t floor_to(int64_t t, int64_t ms) {
 
 static int64_t close_at(const struct tp_processor *p, int64_t start, int64_t ms) {
     int64_t i0 = p->o.bar_ms[0];
-    int64_t end0 = -floor_to(-(start + ms), i0);   /* end rounded up to i0 */
-    return end0 + p->o.lateness_ms;
+    int64_t end0 = -floor_to(-sat_add(start, ms), i0);   /* end rounded up to i0 */
+    return sat_add(end0, p->o.lateness_ms);
 }
 
 /* Writes the bars of s that changed since the last commit (all of them at
@@ -469,11 +485,25 @@ static int flush_positions(struct tp_processor *p) {
     for (int i = 0; i < p->npos; i++) {
         if (!p->pos[i].dirty)
             continue;
-        struct tp_checkpoint c = {p->pos[i].key, p->pos[i].pos, p->pos[i].line, 0};
+        struct tp_checkpoint c = {p->pos[i].key, p->pos[i].pos, p->pos[i].line, p->pos[i].aux};
         int err = p->st->ops->put_checkpoint(p->st, &c);
         if (err)
             return store_fail(p, "write checkpoint", err);
         p->pos[i].dirty = 0;
+    }
+    if (p->live) {
+        struct tp_checkpoint c = {LIVE_KEY, tp_wall_ms(), 0, 0};
+        int err = p->st->ops->put_checkpoint(p->st, &c);
+        if (err)
+            return store_fail(p, "write live mark", err);
+    }
+    if (p->settings_pending) {
+        struct tp_checkpoint c = {SETTINGS_KEY, tp_bars_mask(p->o.bar_ms, p->o.nbars),
+                                  p->o.lateness_ms, 1};
+        int err = p->st->ops->put_checkpoint(p->st, &c);
+        if (err)
+            return store_fail(p, "write settings", err);
+        p->settings_pending = 0;
     }
     if (p->dl) {
         if (fflush(p->dl) != 0) {
@@ -556,7 +586,7 @@ static void bar_add(struct bar *b, double price, int64_t t, int64_t inc) {
         b->close_time = t;
         b->close = price;
     }
-    b->volume += inc;
+    b->volume = sat_add(b->volume, inc);
     b->pv += price * (double)inc;
     b->count++;
     b->dirty = 1;
@@ -610,7 +640,7 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
     double price = q->v[TP_F_PRICE].f32;
     int64_t t = q->v[TP_F_TIME].i64;
     int64_t i0 = p->o.bar_ms[0];
-    int late = s->n > 0 && s->max_time >= floor_to(t, i0) + i0 + p->o.lateness_ms;
+    int late = s->n > 0 && s->max_time >= sat_add(sat_add(floor_to(t, i0), i0), p->o.lateness_ms);
     if ((err = remember_payload(s, it->payload, it->payload_len)))
         return err;
     s->n++;
@@ -628,8 +658,8 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
         int64_t inc = 0;
         if (tp_quote_has(q, TP_F_DAY_VOLUME)) {
             int64_t v = q->v[TP_F_DAY_VOLUME].i64;
-            if (s->has_vol && s->vol_prev <= v)
-                inc = v - s->vol_prev;
+            if (s->has_vol && s->vol_prev <= v && __builtin_sub_overflow(v, s->vol_prev, &inc))
+                inc = INT64_MAX;   /* a jump larger than int64: saturate */
             s->has_vol = 1;
             s->vol_prev = v;
         }
@@ -654,7 +684,26 @@ static void dead_letter(struct tp_processor *p, const struct tp_item *it) {
                         it->raw_len);
 }
 
+int64_t tp_processor_live(struct tp_processor *p) {
+    if (!p->st->has_state)
+        return 0;
+    p->live = 1;
+    struct tp_checkpoint c = {LIVE_KEY, 0, 0, 0};
+    return p->st->ops->get_checkpoint(p->st, &c) == 0 ? c.pos : 0;
+}
+
+int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g) {
+    if (!p->st->ops->put_gap)
+        return 0;
+    int err = ensure_txn(p);
+    if (!err && (err = p->st->ops->put_gap(p->st, g)))
+        return store_fail(p, "write gap", err);
+    return err;
+}
+
 int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
+    if (it->kind == TP_ITEM_GAP)
+        return tp_processor_gap(p, it->gap);
     int err = ensure_txn(p);
     if (err)
         return err;
@@ -672,6 +721,8 @@ int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
         break;
     case TP_ITEM_REDELIVERED:
         p->stats.duplicates++;
+        break;
+    case TP_ITEM_GAP:
         break;
     }
     if (err)
@@ -701,7 +752,7 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
         p->pos = np;
         p->cap_pos = cap;
     }
-    struct position ps = {strdup(key), 0, 0, 0};
+    struct position ps = {strdup(key), 0, 0, 0, 0};
     if (!ps.key)
         return TP_ENOMEM;
     if (p->st->has_state) {
@@ -710,6 +761,7 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
         if (err == 0) {
             ps.pos = c.pos;
             ps.line = c.line;
+            ps.aux = c.aux;
         } else if (err != TP_ENOTFOUND) {
             free(ps.key);
             return store_fail(p, "read checkpoint", err);
@@ -719,6 +771,15 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
     *line = ps.line;
     p->pos[p->npos] = ps;
     return p->npos++;
+}
+
+int64_t tp_processor_position_aux(const struct tp_processor *p, int slot) {
+    return slot >= 0 && slot < p->npos ? p->pos[slot].aux : 0;
+}
+
+void tp_processor_set_position_aux(struct tp_processor *p, int slot, int64_t aux) {
+    if (slot >= 0 && slot < p->npos)
+        p->pos[slot].aux = aux;
 }
 
 /* Opens the dead-letter file. Rejections appended after the last commit of
@@ -754,6 +815,45 @@ static int open_dead_letter(struct tp_processor *p, const char *path, char *errb
     return 0;
 }
 
+/* "10s" or "1500ms", for messages. */
+static void format_dur(int64_t ms, char *out, size_t cap) {
+    if (ms % 1000 == 0)
+        snprintf(out, cap, "%llds", (long long)(ms / 1000));
+    else
+        snprintf(out, cap, "%lldms", (long long)ms);
+}
+
+/* A store remembers the settings that shape its results (bar intervals,
+ * lateness), as a checkpoint row under SETTINGS_KEY (pos = bar bit set,
+ * line = lateness in ms), so no store needs another table. Other settings
+ * on a store that has results would give incomplete bars: bad usage. */
+static int check_settings(struct tp_processor *p, char *errbuf, size_t errsize) {
+    if (!p->st->has_state)
+        return 0;
+    struct tp_checkpoint c = {SETTINGS_KEY, 0, 0, 0};
+    int err = p->st->ops->get_checkpoint(p->st, &c);
+    if (err == TP_ENOTFOUND) {
+        p->settings_pending = 1;
+        return 0;
+    }
+    if (err)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "reading the store's settings: %s",
+                       p->st->last_error);
+    int64_t mask = tp_bars_mask(p->o.bar_ms, p->o.nbars);
+    if (c.pos == mask && c.line == p->o.lateness_ms)
+        return 0;
+    char had_bars[128], want_bars[128], had_late[32], want_late[32];
+    tp_bars_format(c.pos, had_bars, sizeof had_bars);
+    tp_bars_format(mask, want_bars, sizeof want_bars);
+    format_dur(c.line, had_late, sizeof had_late);
+    format_dur(p->o.lateness_ms, want_late, sizeof want_late);
+    return tp_errf(errbuf, errsize, TP_EINVAL,
+                   "--bars %s --lateness %s: this store was built with --bars %s --lateness %s; "
+                   "other settings would give incomplete bars. Run with --bars %s --lateness %s, "
+                   "or use a new --store for the new settings",
+                   want_bars, want_late, had_bars, had_late, had_bars, had_late);
+}
+
 int tp_processor_new(struct tp_processor **out, struct tp_store *st,
                      const struct tp_processor_opts *o, char *errbuf, size_t errsize) {
     *out = NULL;
@@ -778,7 +878,7 @@ int tp_processor_new(struct tp_processor **out, struct tp_store *st,
             goto fail;
         }
     }
-    if ((err = grow_table(p)))
+    if ((err = grow_table(p)) || (err = check_settings(p, errbuf, errsize)))
         goto fail;
     if (o->deadletter_path && (err = open_dead_letter(p, o->deadletter_path, errbuf, errsize)))
         goto fail;

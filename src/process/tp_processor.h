@@ -30,8 +30,10 @@ enum tp_item_kind {
     TP_ITEM_TICK,
     TP_ITEM_SKIP,
     TP_ITEM_REJECT,
-    TP_ITEM_REDELIVERED   /* a frame delivered again (an ingest restart): counted as a
+    TP_ITEM_REDELIVERED,  /* a frame delivered again (an ingest restart): counted as a
                              duplicate, its position advances, nothing else changes */
+    TP_ITEM_GAP           /* a live source was not receiving gap->symbol: stored as a
+                             gaps row; not a frame */
 };
 
 struct tp_item {
@@ -46,6 +48,7 @@ struct tp_item {
     int64_t pos, line;             /* position after this item (checkpointed) */
     const char *fields_json;       /* TICK: optional, see struct tp_tick_row */
     size_t fields_json_len;
+    const struct tp_gap_row *gap;  /* GAP */
 };
 
 /* Counters of the summary line, since the processor was created. */
@@ -66,6 +69,22 @@ int tp_processor_new(struct tp_processor **out, struct tp_store *st,
  * checkpoint, or 0 when there is none: the caller resumes from there. */
 int tp_processor_position(struct tp_processor *p, const char *key,
                           int64_t *pos, int64_t *line);
+
+/* The fingerprint stored with slot's checkpoint (0 = none), and the one
+ * to store with its next checkpoints (a replay: its first line's hash, to
+ * recognise a replaced file). */
+int64_t tp_processor_position_aux(const struct tp_processor *p, int slot);
+void tp_processor_set_position_aux(struct tp_processor *p, int slot, int64_t aux);
+
+/* For a live capture into a store with state: from now on every commit
+ * also records the wall-clock time as the capture's last moment of
+ * receiving. Returns that time as left by the previous live run (0 when
+ * none), the start of its "not running" gap. */
+int64_t tp_processor_live(struct tp_processor *p);
+
+/* Stores a gaps row in the current batch (a no-op for stores without a
+ * gaps table). 0 or a fatal TP_E* code. */
+int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g);
 
 /* Applies one item. May commit a batch when batch_ticks is reached. Returns
  * 0 or a fatal TP_E* code (store failure; message via
@@ -101,5 +120,10 @@ int tp_parse_bars(const char *list, int64_t *bar_ms, int max, char *errbuf, size
 /* The canonical name of an interval in ms ("1m"); NULL if not one of
  * 1s 5s 10s 15s 30s 1m 5m 15m 30m 1h 4h 1d. */
 const char *tp_interval_name(int64_t ms);
+
+/* A bar list as a bit set over the allowed intervals (bit i = i-th of
+ * 1s..1d), and back to "1m,5m". For remembering settings in a store. */
+int64_t tp_bars_mask(const int64_t *bar_ms, int n);
+void tp_bars_format(int64_t mask, char *out, size_t cap);
 
 #endif

@@ -230,6 +230,21 @@ static int cas_put_sql(struct kv *m, const char *key, const struct tp_cql_values
     return kv_put(m, key, v->buf, v->len, v->n);
 }
 
+/* gaps: partitioned by symbol alone (a symbol has a few outages a day at
+ * most, so its partition stays small), clustered by start. */
+static int cas_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
+    struct cas *s = (struct cas *)b;
+    struct tp_cql_values *v = &s->v;
+    char key[128];
+    snprintf(key, sizeof key, "%.100s|%lld", g->symbol, (long long)g->start);
+    tp_cql_values_reset(v);
+    tp_cql_add_text(v, g->symbol, strlen(g->symbol));
+    tp_cql_add_bigint(v, g->start);
+    tp_cql_add_bigint(v, g->stop);
+    tp_cql_add_text(v, g->reason, strlen(g->reason));
+    return cas_fail(s, cas_put_sql(&s->gaps, key, v), "buffer a gap");
+}
+
 static int cas_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
     struct cas *s = (struct cas *)b;
     return cas_fail(s, kv_put(&s->states, symbol, blob, len, 0), "buffer state");
@@ -267,8 +282,16 @@ static int send_rows(struct cas *s) {
         struct tp_cql_values v = {e->val, e->len, e->len, e->n, 0};
         rc = tp_cql_execute_async(s->c, s->prep[P_LATEST], &v);
     }
+    for (size_t i = 0; i < s->gaps.cap && rc == 0; i++) {
+        struct kv_entry *e = &s->gaps.e[i];
+        if (!e->key)
+            continue;
+        struct tp_cql_values v = {e->val, e->len, e->len, e->n, 0};
+        rc = tp_cql_execute_async(s->c, s->prep[P_GAP], &v);
+    }
     kv_clear(&s->bars);
     kv_clear(&s->latest);
+    kv_clear(&s->gaps);
     return rc;
 }
 
@@ -420,6 +443,7 @@ static void cas_free(struct tp_store *b) {
         tp_cql_batch_free(s->pb[i].b);
     kv_free(&s->bars);
     kv_free(&s->latest);
+    kv_free(&s->gaps);
     kv_free(&s->states);
     kv_free(&s->ckpts);
     kv_free(&s->state_slots);
@@ -433,10 +457,24 @@ static void cas_free(struct tp_store *b) {
 
 static const struct tp_store_ops cassandra_ops = {
     "cassandra", cas_begin, cas_put_tick, cas_put_bar, cas_put_latest, cas_put_state,
-    cas_put_checkpoint, cas_commit, cas_get_state, cas_get_checkpoint, cas_query, cas_free};
+    cas_put_checkpoint, cas_commit, cas_get_state, cas_get_checkpoint, cas_query, cas_free,
+    cas_put_gap};
+
+static int cassandra_open(struct tp_store **out, const char *uri, int readonly, char *errbuf,
+                          size_t errsize);
+
+int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
+                                     size_t errsize) {
+    return cassandra_open(out, uri, 1, errbuf, errsize);
+}
 
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf,
                             size_t errsize) {
+    return cassandra_open(out, uri, 0, errbuf, errsize);
+}
+
+static int cassandra_open(struct tp_store **out, const char *uri, int readonly, char *errbuf,
+                          size_t errsize) {
     struct cas *s = calloc(1, sizeof(*s));
     int rc;
     *out = NULL;
@@ -448,7 +486,7 @@ int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf
     if (rc == 0)
         rc = cas_connect(s, errbuf, errsize);
     if (rc == 0)
-        rc = cas_schema(s, errbuf, errsize);
+        rc = readonly ? cas_schema_readonly(s, uri, errbuf, errsize) : cas_schema(s, errbuf, errsize);
     if (rc < 0) {
         cas_free(&s->base);
         return rc;

@@ -39,7 +39,8 @@ void cas_opts_free(struct cas_opts *o);
 
 enum {
     P_TICK, P_BAR, P_LATEST, P_STATE, P_CKPT, P_MARK, P_STATE_SLOTS, P_CKPT_SLOTS, P_SEED,
-    P_Q_TICKS, P_Q_BARS, P_Q_LATEST1, P_Q_LATEST_ALL, P_Q_TICK_PARTS, P_Q_BAR_PARTS, P_MARK_GET, NPREP
+    P_Q_TICKS, P_Q_BARS, P_Q_LATEST1, P_Q_LATEST_ALL, P_Q_TICK_PARTS, P_Q_BAR_PARTS, P_MARK_GET,
+    P_GAP, P_Q_GAPS1, P_Q_GAPS_ALL, NPREP
 };
 
 #define MAX_OPEN_BATCHES 64
@@ -57,6 +58,7 @@ struct cas {
     struct pbatch pb[MAX_OPEN_BATCHES];
     int npb;
     struct kv bars, latest;     /* coalesced per commit: key -> encoded values */
+    struct kv gaps;             /* "symbol|start" -> encoded values, sent with latest */
     struct kv states, ckpts;    /* buffered until outputs are acknowledged */
     struct kv state_slots, ckpt_slots;  /* name -> committed slot, -1 if none */
     struct kv markers;          /* writer (hex) -> its marker gen, as last read */
@@ -67,6 +69,9 @@ struct cas {
 
 int cas_connect(struct cas *s, char *errbuf, size_t errsize);
 int cas_schema(struct cas *s, char *errbuf, size_t errsize);
+/* For a reader: prepares the statements of an existing keyspace, creating
+ * nothing; TP_ENOTFOUND ("no such store") when its tables are missing. */
+int cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize);
 int cas_flush_batches(struct cas *s);
 /* Records "cassandra: <what>: <reason>" in last_error when rc < 0. */
 int cas_fail(struct cas *s, int rc, const char *what);

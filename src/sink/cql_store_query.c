@@ -256,13 +256,35 @@ static int lrow_cmp(const void *a, const void *b) {
     return c ? c : (lx > ly) - (lx < ly);
 }
 
-static int query_latest(struct qctx *q, char *errbuf, size_t errsize) {
+/* gaps: overlapping [from, to], ordered by symbol then start */
+static int gap_in_range(const struct qctx *q, const struct tp_cql_result *r, int row) {
+    int64_t start, stop;
+    if (tp_cql_get_int64(r, row, 1, &start) < 0 || tp_cql_get_int64(r, row, 2, &stop) < 0)
+        return 0;
+    return stop >= q->qr->from && start <= q->qr->to;
+}
+
+static int grow_cmp(const void *a, const void *b) {
+    int c = lrow_cmp(a, b);
+    if (c)
+        return c;
+    const struct lrow *x = a, *y = b;
+    int64_t sx = 0, sy = 0;
+    tp_cql_get_int64(x->r, x->row, 1, &sx);
+    tp_cql_get_int64(y->r, y->row, 1, &sy);
+    return (sx > sy) - (sx < sy);
+}
+
+/* Tables read whole (latest, gaps: one small row per symbol or per
+ * outage): every page is kept, rows in range are sorted, then emitted. */
+static int query_small(struct qctx *q, int which, int (*in_range)(const struct qctx *, const struct tp_cql_result *, int),
+                       int (*cmp)(const void *, const void *), char *errbuf, size_t errsize) {
     struct tp_cql_values v = {0};
     struct tp_cql_result *r = NULL, *prev = NULL;
     struct lrow *rows = NULL;
     struct tp_cql_result **pages = NULL;
     size_t nrows = 0, npages = 0;
-    int rc = 0, which = q->qr->symbol ? P_Q_LATEST1 : P_Q_LATEST_ALL;
+    int rc = 0;
     if (q->qr->symbol)
         tp_cql_add_text(&v, q->qr->symbol, strlen(q->qr->symbol));
     do {    /* every page is kept: the rows are sorted by symbol at the end */
@@ -283,12 +305,12 @@ static int query_latest(struct qctx *q, char *errbuf, size_t errsize) {
         }
         pages[npages++] = r;
         for (int i = 0; i < r->nrows; i++)
-            if (latest_in_range(q, r, i))
+            if (in_range(q, r, i))
                 rows[nrows++] = (struct lrow){r, i};
         prev = r;
     } while (prev->paging_state);
     if (rc == 0) {
-        qsort(rows, nrows, sizeof(*rows), lrow_cmp);
+        qsort(rows, nrows, sizeof(*rows), cmp);
         for (size_t i = 0; i < nrows && rc == 0 && !q->stopped; i++)
             rc = emit(q, rows[i].r, rows[i].row);
     }
@@ -306,8 +328,19 @@ int cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, voi
     q.space = malloc(q.cap);
     if (!q.space)
         return tp_errf(errbuf, errsize, TP_ENOMEM, "cassandra query: out of memory");
-    int rc = qr->kind == TP_QUERY_LATEST ? query_latest(&q, errbuf, errsize)
-                                         : query_parts(&q, errbuf, errsize);
+    int one = qr->symbol != NULL, rc;
+    if (qr->kind == TP_QUERY_GAPS && !q.s->prep[P_Q_GAPS_ALL]) {
+        free(q.space);
+        return 0;   /* a keyspace from before the gaps table: no gap was recorded */
+    }
+    if (qr->kind == TP_QUERY_LATEST)
+        rc = query_small(&q, one ? P_Q_LATEST1 : P_Q_LATEST_ALL, latest_in_range, lrow_cmp, errbuf,
+                         errsize);
+    else if (qr->kind == TP_QUERY_GAPS)
+        rc = query_small(&q, one ? P_Q_GAPS1 : P_Q_GAPS_ALL, gap_in_range, grow_cmp, errbuf,
+                         errsize);
+    else
+        rc = query_parts(&q, errbuf, errsize);
     free(q.space);
     free(q.parts.p);
     if (rc == TP_ENOMEM)

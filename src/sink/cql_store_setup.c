@@ -362,6 +362,8 @@ static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
         "CREATE TABLE IF NOT EXISTS %s.tp_checkpoint (key text, slot int, writer bigint, "
         "gen bigint, pos bigint, line bigint, aux bigint, PRIMARY KEY (key, slot))%s",
         "CREATE TABLE IF NOT EXISTS %s.tp_commit (writer bigint PRIMARY KEY, gen bigint)%s",
+        "CREATE TABLE IF NOT EXISTS %s.gaps (symbol text, start bigint, stop bigint, "
+        "reason text, PRIMARY KEY (symbol, start))%s",
         "CREATE TABLE IF NOT EXISTS %s.yahoofinance (id UUID PRIMARY KEY, exchange TEXT, "
         "quoteType DOUBLE, price DOUBLE, timestamp DOUBLE, marketHours DOUBLE, "
         "changePercent DOUBLE, dayVolume DOUBLE, change DOUBLE, priceHint DOUBLE, "
@@ -376,7 +378,9 @@ static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
     return 0;
 }
 
-static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
+/* Prepares every statement. A reader (lenient) of a keyspace made before
+ * the gaps table existed goes on without the gaps statements. */
+static int prepare_all(struct cas *s, int lenient, char *errbuf, size_t errsize) {
     static const char *const sql[NPREP] = {
         "INSERT INTO %s.ticks (" TICK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -402,14 +406,17 @@ static int prepare_all(struct cas *s, char *errbuf, size_t errsize) {
         "SELECT symbol, time, price, cum_avg_price, count FROM %s.latest",
         "SELECT DISTINCT symbol, day FROM %s.ticks",
         "SELECT DISTINCT symbol, interval, month FROM %s.bars",
-        "SELECT gen FROM %s.tp_commit WHERE writer = ?"};
+        "SELECT gen FROM %s.tp_commit WHERE writer = ?",
+        "INSERT INTO %s.gaps (symbol, start, stop, reason) VALUES (?, ?, ?, ?)",
+        "SELECT symbol, start, stop, reason FROM %s.gaps WHERE symbol = ?",
+        "SELECT symbol, start, stop, reason FROM %s.gaps"};
     char q[1200];
     for (int i = 0; i < NPREP; i++) {
         if (i == P_SEED && !s->opt.seed_table)
             continue;
         snprintf(q, sizeof(q), sql[i], s->opt.keyspace);
         int rc = tp_cql_prepare(s->c, q, &s->prep[i], errbuf, errsize);
-        if (rc < 0)
+        if (rc < 0 && !(lenient && i >= P_GAP))
             return rc;
     }
     return 0;
@@ -565,12 +572,20 @@ static int wait_schema_agreement(struct cas *s, char *errbuf, size_t errsize) {
     }
 }
 
+int cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize) {
+    char why[256] = "";
+    if (prepare_all(s, 1, why, sizeof why) == 0)
+        return 0;
+    return tp_errf(errbuf, errsize, TP_ENOTFOUND, "--store %s: no such store (keyspace %s has no "
+                   "tickpipe tables: %s)", uri, s->opt.keyspace, why);
+}
+
 int cas_schema(struct cas *s, char *errbuf, size_t errsize) {
     int rc = run_ddl(s, errbuf, errsize);
     if (rc == 0)
         rc = wait_schema_agreement(s, errbuf, errsize);
     if (rc == 0)
-        rc = prepare_all(s, errbuf, errsize);
+        rc = prepare_all(s, 0, errbuf, errsize);
     if (rc == 0)
         rc = new_writer_id(s, errbuf, errsize);
     if (rc == 0)

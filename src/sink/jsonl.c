@@ -159,7 +159,7 @@ static void js_free(struct tp_store *b) {
 
 static const struct tp_store_ops jsonl_ops = {
     "jsonl", js_begin, js_put_tick, js_put_bar, js_put_latest, js_put_state, js_put_checkpoint,
-    js_commit, js_get_state, js_get_checkpoint, js_query, js_free};
+    js_commit, js_get_state, js_get_checkpoint, js_query, js_free, NULL};
 
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;

@@ -8,11 +8,13 @@
  * group members): transactions start with BEGIN IMMEDIATE and wait up to
  * busy_timeout for the lock.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
@@ -36,14 +38,16 @@ static const char *const schema_sql =
     " cum_avg_price REAL, count INTEGER);"
     "CREATE TABLE IF NOT EXISTS tp_state (symbol TEXT PRIMARY KEY, state BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS tp_checkpoint (key TEXT PRIMARY KEY, pos INTEGER NOT NULL,"
-    " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);";
+    " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS gaps (symbol TEXT NOT NULL, start INTEGER NOT NULL,"
+    " stop INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (symbol, start)) WITHOUT ROWID;";
 
 const char *tp_store_sqlite_schema(void) {
     return schema_sql;
 }
 
 enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGIN, S_COMMIT,
-       S_ROLLBACK, NSTMT };
+       S_ROLLBACK, S_GAP, NSTMT };
 
 static const char *const stmt_sql[NSTMT] = {
     "INSERT OR REPLACE INTO ticks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -56,6 +60,7 @@ static const char *const stmt_sql[NSTMT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
     "ROLLBACK",
+    "INSERT OR REPLACE INTO gaps VALUES (?,?,?,?)",
 };
 
 struct sqlite_store {
@@ -65,17 +70,28 @@ struct sqlite_store {
     int in_txn;
 };
 
+/* Names the cause: SQLite's message ("database or disk is full",
+ * "attempt to write a readonly database", "database is locked"), and for
+ * I/O errors the system's reason ("No space left on device"), read from
+ * errno right after the failed call. */
 static int fail(struct sqlite_store *s, const char *what) {
-    snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite %s: %s", what,
-             sqlite3_errmsg(s->db));
+    int os_errno = errno;   /* SQLite often loses it (sqlite3_system_errno() is 0) */
+    int code = sqlite3_errcode(s->db), sys = sqlite3_system_errno(s->db);
+    if (!sys)
+        sys = os_errno;
+    int io = code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN;
+    snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite %s: %s%s%s%s", what,
+             sqlite3_errmsg(s->db), io && sys ? " (" : "", io && sys ? strerror(sys) : "",
+             io && sys ? ")" : "");
     return TP_ESTORE;
 }
 
 /* Runs a statement that returns no rows and resets it. */
 static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what) {
     int rc = sqlite3_step(st);
+    int err = rc == SQLITE_DONE ? 0 : fail(s, what);   /* before reset: keeps the OS error */
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, what);
+    return err;
 }
 
 static int sq_begin(struct tp_store *b) {
@@ -92,8 +108,12 @@ static int sq_commit(struct tp_store *b) {
     if (!s->in_txn)
         return 0;
     int err = step_done(s, s->stmt[S_COMMIT], "commit");
-    if (err) {
-        step_done(s, s->stmt[S_ROLLBACK], "rollback");
+    if (err && !sqlite3_get_autocommit(s->db)) {
+        /* Keep the commit's error (disk full, read-only, locked): SQLite
+         * may already have rolled back, and a second message would hide
+         * the cause. */
+        sqlite3_step(s->stmt[S_ROLLBACK]);
+        sqlite3_reset(s->stmt[S_ROLLBACK]);
     }
     s->in_txn = 0;
     return err;
@@ -225,6 +245,16 @@ static int sq_get_checkpoint(struct tp_store *b, struct tp_checkpoint *c) {
     return err;
 }
 
+static int sq_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_stmt *st = s->stmt[S_GAP];
+    sqlite3_bind_text(st, 1, g->symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, g->start);
+    sqlite3_bind_int64(st, 3, g->stop);
+    sqlite3_bind_text(st, 4, g->reason, -1, SQLITE_STATIC);
+    return step_done(s, st, "save gap");
+}
+
 /* ---------- query ---------- */
 
 #define QMAXCOLS 32
@@ -285,10 +315,16 @@ static int sq_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb c
     static const char latest_sql[] =
         "SELECT symbol, time, price, cum_avg_price, count FROM latest"
         " WHERE (?1 IS NULL OR symbol = ?1) AND time BETWEEN ?3 AND ?4 ORDER BY symbol";
-    static const char *const base[] = {ticks_sql, bars_sql, latest_sql};
+    static const char gaps_sql[] =
+        "SELECT symbol, start, stop, reason FROM gaps"
+        " WHERE (?1 IS NULL OR symbol = ?1) AND stop >= ?3 AND start <= ?4 ORDER BY symbol, start";
+    static const char *const base[] = {ticks_sql, bars_sql, latest_sql, gaps_sql};
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, base[qr->kind], -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, base[qr->kind], -1, &st, NULL) != SQLITE_OK) {
+        if (qr->kind == TP_QUERY_GAPS && strstr(sqlite3_errmsg(s->db), "no such table"))
+            return 0;   /* a store from before the gaps table: no gap was recorded */
         return tp_errf(errbuf, errsize, TP_ESTORE, "sqlite query: %s", sqlite3_errmsg(s->db));
+    }
     if (qr->symbol)
         sqlite3_bind_text(st, 1, qr->symbol, -1, SQLITE_STATIC);
     if (qr->interval && qr->kind == TP_QUERY_BARS)
@@ -319,7 +355,63 @@ static void sq_free(struct tp_store *b) {
 
 static const struct tp_store_ops sqlite_ops = {
     "sqlite", sq_begin, sq_put_tick, sq_put_bar, sq_put_latest, sq_put_state, sq_put_checkpoint,
-    sq_commit, sq_get_state, sq_get_checkpoint, sq_query, sq_free};
+    sq_commit, sq_get_state, sq_get_checkpoint, sq_query, sq_free, sq_put_gap};
+
+/* Opens a store only to read it: never creates the file or its tables and
+ * takes no write lock. A WAL store in a directory this user may not write
+ * (no -shm can be made) is opened as immutable, as a last resort. */
+static int open_readonly(struct sqlite_store *s, const char *path, char *errbuf, size_t errsize) {
+    if (access(path, F_OK) != 0)
+        return tp_errf(errbuf, errsize, TP_ENOTFOUND, "--store sqlite:%s: no such store", path);
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(s->db);
+        char *uri = sqlite3_mprintf("file:%s?immutable=1", path);
+        rc = uri ? sqlite3_open_v2(uri, &s->db, flags | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
+        sqlite3_free(uri);
+    }
+    if (rc != SQLITE_OK)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot read: %s", path,
+                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    sqlite3_busy_timeout(s->db, 30000);
+    return 0;
+}
+
+int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
+                                  size_t errsize) {
+    *out = NULL;
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return TP_ENOMEM;
+    s->base.ops = &sqlite_ops;
+    s->base.has_state = 1;
+    int err = open_readonly(s, path, errbuf, errsize);
+    if (err) {
+        sq_free(&s->base);
+        return err;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+/* Runs the schema. Processes that open a new file together race on
+ * CREATE TABLE: a write from an outdated WAL snapshot fails at once with
+ * SQLITE_BUSY, without the busy handler, so that is retried (startup only,
+ * bounded to about 10 s). */
+static int create_tables(sqlite3 *db, char **msg) {
+    int rc = SQLITE_BUSY;
+    for (int attempt = 0; attempt < 500 && (rc & 0xff) == SQLITE_BUSY; attempt++) {
+        sqlite3_free(*msg);
+        *msg = NULL;
+        if (attempt)
+            sqlite3_sleep(20);
+        rc = sqlite3_exec(db, schema_sql, NULL, NULL, msg);
+    }
+    return rc;
+}
 
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;
@@ -337,7 +429,7 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
     }
     sqlite3_busy_timeout(s->db, 30000);
     char *msg = NULL;
-    if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (create_tables(s->db, &msg) != SQLITE_OK) {
         err = tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot create tables: %s",
                       path, msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);

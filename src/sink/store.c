@@ -19,6 +19,16 @@ int tp_store_open(struct tp_store **out, const char *spec, char *errbuf, size_t 
                    "cassandra://HOST[:PORT]/KEYSPACE)", spec);
 }
 
+int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf,
+                           size_t errsize) {
+    *out = NULL;
+    if (strncmp(spec, "sqlite:", 7) == 0 && spec[7])
+        return tp_store_sqlite_open_readonly(out, spec + 7, errbuf, errsize);
+    if (strncmp(spec, "cassandra://", 12) == 0)
+        return tp_store_cassandra_open_readonly(out, spec, errbuf, errsize);
+    return tp_store_open(out, spec, errbuf, errsize);
+}
+
 void tp_store_free(struct tp_store *st) {
     if (st)
         st->ops->free(st);

@@ -66,7 +66,15 @@ struct tp_checkpoint {
 
 /* Filters for query(); unset bounds are INT64_MIN / INT64_MAX, unset
  * strings NULL. */
-enum tp_query_kind { TP_QUERY_TICKS, TP_QUERY_BARS, TP_QUERY_LATEST };
+enum tp_query_kind { TP_QUERY_TICKS, TP_QUERY_BARS, TP_QUERY_LATEST, TP_QUERY_GAPS };
+
+/* A row of the gaps table: an interval in which a live capture was not
+ * receiving a symbol (DESIGN.md). Strings are borrowed for the call. */
+struct tp_gap_row {
+    const char *symbol;
+    int64_t start, stop;        /* Unix ms */
+    const char *reason;         /* "disconnected", "silent", "not running" */
+};
 struct tp_query {
     enum tp_query_kind kind;
     const char *symbol;
@@ -99,9 +107,15 @@ struct tp_store_ops {
                      size_t *len);
     /* Fills pos/line/aux of c for c->key; TP_ENOTFOUND when none. */
     int (*get_checkpoint)(struct tp_store *st, struct tp_checkpoint *c);
+    /* Reads rows of qr->kind in key order (the read path of `tickpipe
+     * query` and of the HTTP API alike); for TP_QUERY_GAPS, from/to select
+     * gaps that overlap [from, to]. */
     int (*query)(struct tp_store *st, const struct tp_query *qr, tp_query_cb cb,
                  void *opaque, char *errbuf, size_t errsize);
     void (*free)(struct tp_store *st);
+    /* Writes a gaps row in the current batch; NULL for stores without a
+     * gaps table (jsonl). */
+    int (*put_gap)(struct tp_store *st, const struct tp_gap_row *g);
 };
 
 /* Every store struct begins with this header. */
@@ -120,6 +134,12 @@ struct tp_store {
 int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
                   size_t errsize);
 
+/* Opens an existing store to read it (query): never creates a file,
+ * keyspace or table. TP_ENOTFOUND with "no such store" in errbuf when the
+ * store does not exist. Only query() may be called on it. */
+int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf,
+                           size_t errsize);
+
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);
 
@@ -129,7 +149,11 @@ void tp_store_free(struct tp_store *st);
 const char *tp_store_sqlite_schema(void);
 
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
+int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
+                                  size_t errsize);
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
+int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
+                                     size_t errsize);
 
 #endif

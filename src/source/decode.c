@@ -10,14 +10,17 @@
  * spacing is fine) falls back to jansson; the fast path accepts exactly the
  * inputs on which jansson would give the same answer.
  *
- * Pure functions over caller memory; any thread. Reasons are static strings
+ * Pure functions over caller memory (the time guard keeps a per-thread
+ * cache of the clock); any thread. Reasons are static strings
  * because the processor counts them by pointer/text and writes them to the
  * dead-letter file.
  */
 #include "tp_decode.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/tp_quote_fields.h"
 
@@ -464,6 +467,30 @@ out:
     return rc;
 }
 
+/* 1990-01-01T00:00:00Z in Unix ms, and how far ahead of the wall clock a
+ * tick may be dated: anything outside is a corrupt or hostile time. */
+#define TIME_MIN_MS 631152000000LL
+#define TIME_AHEAD_MS 86400000LL
+
+/* Rule 1 guards on a quote that has id, time and price: values that would
+ * poison an average or a bar forever. Returns NULL or a reason. */
+static const char *guard_values(const struct tp_quote *q) {
+    if (!isfinite(q->v[TP_F_PRICE].f32))
+        return "price not finite";
+    int64_t t = q->v[TP_F_TIME].i64;
+    if (t < TIME_MIN_MS)
+        return "time out of range";
+    /* The latest allowed time only grows: a per-thread cache of it spares
+     * the clock read on the hot path, and is refreshed before refusing. */
+    static _Thread_local int64_t max_ok;
+    if (t <= max_ok)
+        return NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    max_ok = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + TIME_AHEAD_MS;
+    return t > max_ok ? "time out of range" : NULL;
+}
+
 static int decoded_quote(const uint8_t *payload, size_t n, struct tp_quote *q,
                          const char **reason) {
     if (tp_decode_pricing(payload, n, q, reason) != TP_DECODE_OK)
@@ -481,7 +508,8 @@ static int decoded_quote(const uint8_t *payload, size_t n, struct tp_quote *q,
                                                 : "missing price";
         return TP_DECODE_REJECT;
     }
-    *reason = NULL;
+    if ((*reason = guard_values(q)))
+        return TP_DECODE_REJECT;
     return TP_DECODE_OK;
 }
 

@@ -6,6 +6,16 @@
  * first unconsumed byte of the file, so the end_pos handed out with each
  * line is exactly where a resumed run must seek to. Blank lines and
  * comments are consumed here and never reach the decoder.
+ *
+ * A recording may still be growing: a last line without its newline is
+ * left unread (not handed out, so never checkpointed) until its newline
+ * arrives. A line longer than REPLAY_LINE_MAX is not fatal: its bytes are
+ * discarded up to its newline and it is handed out as its first
+ * REPLAY_SAMPLE bytes with too_long set, for the caller to reject. On
+ * resume, a file shorter than the checkpoint or whose byte before the
+ * checkpoint is not a newline was replaced or truncated: it is read from
+ * its start, with a warning. The caller also compares the fingerprint of
+ * the first line (replay_fingerprint) with the one kept in the checkpoint.
  */
 #include "source_int.h"
 
@@ -20,10 +30,12 @@
 #include <string.h>
 
 #include "../core/tp_error.h"
+#include "../core/tp_log.h"
 #include "tp_decode.h"
 
 #define REPLAY_BUF_INIT (1 << 20)
 #define REPLAY_LINE_MAX (64 << 20)
+#define REPLAY_SAMPLE 1024     /* bytes of an over-long line kept for the dead-letter file */
 
 struct replay {
     struct tp_source base;
@@ -35,6 +47,10 @@ struct replay {
     int eof;
     int64_t pos;              /* file offset of buf[head] */
     int64_t lineno;           /* lines consumed so far */
+    int skipping;             /* discarding the rest of an over-long line */
+    int told_torn;            /* warned about an unterminated last line */
+    size_t sample_len;
+    char sample[REPLAY_SAMPLE];
 };
 
 /* Makes room for more bytes: compacts, and grows the buffer when a single
@@ -57,8 +73,43 @@ static int make_room(struct replay *r) {
     return 0;
 }
 
-/* Returns the next line in [*start, *start + *len) without its newline, or
- * TP_EEOF. *consumed is the number of bytes the line occupied. */
+/* An over-long line fills the whole buffer: keep its first bytes and
+ * discard the rest as it is read, so memory stays bounded. */
+static void discard_long(struct replay *r) {
+    if (!r->skipping) {
+        r->skipping = 1;
+        r->sample_len = r->tail - r->head < REPLAY_SAMPLE ? r->tail - r->head : REPLAY_SAMPLE;
+        memcpy(r->sample, r->buf + r->head, r->sample_len);
+    }
+    r->pos += (int64_t)(r->tail - r->head);
+    r->head = r->tail = 0;
+}
+
+/* Reads more bytes into the buffer. Returns 0, TP_EAGAIN or TP_EIO. */
+static int fill(struct replay *r, int timeout_ms, char *errbuf, size_t errsize) {
+    /* A pipe may stay quiet for long: wait at most timeout_ms so the
+     * reader can hand over what it has and look at its stop flag. */
+    struct pollfd pfd = {r->fd, POLLIN, 0};
+    if (!r->regular) {
+        int pr = poll(&pfd, 1, timeout_ms);
+        if (pr == 0 || (pr < 0 && errno == EINTR))
+            return TP_EAGAIN;   /* nothing yet, or a signal: look at the stop flag */
+    }
+    /* read(2), not fread: a pipe hands over what it has at once. */
+    ssize_t n = read(r->fd, r->buf + r->tail, r->cap - r->tail);
+    if (n < 0 && errno == EINTR)
+        return TP_EAGAIN;   /* a signal: let the caller look at its stop flag */
+    if (n < 0)
+        return tp_errf(errbuf, errsize, TP_EIO, "replay: read failed: %s", strerror(errno));
+    if (n == 0)
+        r->eof = 1;
+    r->tail += (size_t)n;
+    return 0;
+}
+
+/* Returns the next complete line in [*start, *start + *len) without its
+ * newline, or TP_EEOF (also when only an incomplete last line is left).
+ * *consumed is the number of buffered bytes the line occupied. */
 static int read_line(struct replay *r, char **start, size_t *len, size_t *consumed,
                      int timeout_ms, char *errbuf, size_t errsize) {
     size_t scan = r->head;
@@ -71,36 +122,25 @@ static int read_line(struct replay *r, char **start, size_t *len, size_t *consum
             return 0;
         }
         if (r->eof) {
-            if (r->tail == r->head)
-                return TP_EEOF;
-            *start = r->buf + r->head;   /* last line without a newline */
-            *len = r->tail - r->head;
-            *consumed = *len;
-            return 0;
+            /* nothing, or a line whose newline has not arrived (yet) */
+            if (r->tail > r->head && !r->regular && !r->told_torn) {
+                r->told_torn = 1;
+                tp_warn("replay", "the input ended inside line %lld (no newline): not read",
+                        (long long)r->lineno + 1);
+            }
+            return TP_EEOF;
         }
         size_t scanned = r->tail - r->head;
         int err = make_room(r);
-        if (err)
-            return tp_errf(errbuf, errsize, err, "replay: line %lld is longer than %d bytes",
-                           (long long)r->lineno + 1, REPLAY_LINE_MAX);
-        scan = r->head + scanned;
-        /* A pipe may stay quiet for long: wait at most timeout_ms so the
-         * reader can hand over what it has and look at its stop flag. */
-        struct pollfd pfd = {r->fd, POLLIN, 0};
-        if (!r->regular) {
-            int pr = poll(&pfd, 1, timeout_ms);
-            if (pr == 0 || (pr < 0 && errno == EINTR))
-                return TP_EAGAIN;   /* nothing yet, or a signal: look at the stop flag */
+        if (err == TP_EPARSE) {
+            discard_long(r);
+            scanned = 0;
+        } else if (err) {
+            return tp_errf(errbuf, errsize, err, "replay: out of memory");
         }
-        /* read(2), not fread: a pipe hands over what it has at once. */
-        ssize_t n = read(r->fd, r->buf + r->tail, r->cap - r->tail);
-        if (n < 0 && errno == EINTR)
-            return TP_EAGAIN;   /* a signal: let the caller look at its stop flag */
-        if (n < 0)
-            return tp_errf(errbuf, errsize, TP_EIO, "replay: read failed: %s", strerror(errno));
-        if (n == 0)
-            r->eof = 1;
-        r->tail += (size_t)n;
+        scan = r->head + scanned;
+        if ((err = fill(r, timeout_ms, errbuf, errsize)))
+            return err;
     }
 }
 
@@ -118,10 +158,20 @@ static int replay_next(struct tp_source *s, struct tp_raw *raw, int timeout_ms,
         r->lineno++;
         if (len > 0 && line[len - 1] == '\r')
             len--;
-        if (len == 0 || line[0] == '#')
+        if (len == 0 && !r->skipping)
             continue;
         const char *frame;
         size_t flen;
+        raw->too_long = r->skipping;
+        if (r->skipping) {
+            r->skipping = 0;   /* hand out the kept first bytes, for rejection */
+            line = r->sample;
+            len = r->sample_len;
+            tp_warn("replay", "line %lld is longer than %d bytes: rejected",
+                    (long long)r->lineno, REPLAY_LINE_MAX);
+        } else if (len > 0 && line[0] == '#') {
+            continue;
+        }
         raw->recv_ms = tp_decode_split_recv_time(line, len, &frame, &flen);
         raw->line = frame;
         raw->len = flen;
@@ -131,12 +181,31 @@ static int replay_next(struct tp_source *s, struct tp_raw *raw, int timeout_ms,
     }
 }
 
+/* A checkpoint is always just after a newline: a file shorter than it, or
+ * with another byte there, is not the file that was checkpointed. */
+static int replaced_since(const struct replay *r, int64_t pos) {
+    struct stat sb;
+    char c = 0;
+    if (fstat(r->fd, &sb) != 0 || !r->regular || pos <= 0)
+        return 0;
+    if ((int64_t)sb.st_size < pos)
+        return 1;
+    return pread(r->fd, &c, 1, (off_t)(pos - 1)) == 1 && c != '\n';
+}
+
 static int replay_seek(struct tp_source *s, int64_t pos, int64_t line) {
     struct replay *r = (struct replay *)s;
+    if (replaced_since(r, pos)) {
+        tp_warn("replay", "%s was replaced or truncated since its checkpoint (byte %lld): "
+                "reading it from the start", r->base.pos_key ? r->base.pos_key : "input",
+                (long long)pos);
+        pos = line = 0;
+    }
     if (lseek(r->fd, (off_t)pos, SEEK_SET) != (off_t)pos)
         return TP_EIO;
     r->head = r->tail = 0;
     r->eof = 0;
+    r->skipping = 0;
     r->pos = pos;
     r->lineno = line;
     return 0;
@@ -150,7 +219,28 @@ static void replay_free(struct tp_source *s) {
     free(r);
 }
 
-static const struct tp_source_ops replay_ops = {replay_next, replay_seek, replay_free};
+/* FNV-1a over the first line (at most FP_BYTES of it); never 0 when known. */
+#define FP_BYTES 256
+static int64_t replay_fingerprint(struct tp_source *s) {
+    struct replay *r = (struct replay *)s;
+    unsigned char b[FP_BYTES];
+    if (!r->regular)
+        return 0;
+    ssize_t n = pread(r->fd, b, sizeof b, 0);
+    if (n <= 0)
+        return 0;
+    unsigned char *nl = memchr(b, '\n', (size_t)n);
+    if (!nl && n < FP_BYTES)
+        return 0;   /* the first line is still being written */
+    size_t len = nl ? (size_t)(nl - b) + 1 : (size_t)n;
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h ? (int64_t)(h >> 1) : 1;
+}
+
+static const struct tp_source_ops replay_ops = {replay_next, replay_seek, replay_free,
+                                                replay_fingerprint, NULL, NULL};
 
 int tp_source_replay_open(struct tp_source **out, const char *path,
                           const struct tp_source_opts *o, char *errbuf, size_t errsize) {

@@ -380,7 +380,7 @@ static void sim_free(struct tp_source *src) {
     free(s);
 }
 
-static const struct tp_source_ops sim_ops = {sim_next, NULL, sim_free};
+static const struct tp_source_ops sim_ops = {sim_next, NULL, sim_free, NULL, NULL, NULL};
 
 /* Parses "key=val,..." into the settings. Returns 0 or TP_EINVAL. */
 static int parse_args(const char *args, struct tp_source_opts *o, int *nsym_spec,

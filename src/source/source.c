@@ -34,7 +34,22 @@ int tp_source_open(struct tp_source **out, const char *spec,
 
 int tp_source_next(struct tp_source *s, struct tp_raw *r, int timeout_ms,
                    char *errbuf, size_t errsize) {
+    r->too_long = 0;
     return s->ops->next(s, r, timeout_ms, errbuf, errsize);
+}
+
+int64_t tp_source_fingerprint(struct tp_source *s) {
+    return s->ops->fingerprint ? s->ops->fingerprint(s) : 0;
+}
+
+int tp_source_gaps(struct tp_source *s, struct tp_gap *out, int max) {
+    return s->ops->gaps ? s->ops->gaps(s, out, max) : 0;
+}
+
+void tp_source_stats(struct tp_source *s, struct tp_source_stats *st) {
+    memset(st, 0, sizeof *st);
+    if (s->ops->stats)
+        s->ops->stats(s, st);
 }
 
 const char *tp_source_position_key(const struct tp_source *s) {

@@ -12,6 +12,9 @@ struct tp_source_ops {
                 char *errbuf, size_t errsize);
     int (*seek)(struct tp_source *s, int64_t pos, int64_t line); /* may be NULL */
     void (*free)(struct tp_source *s);
+    int64_t (*fingerprint)(struct tp_source *s);                 /* may be NULL */
+    int (*gaps)(struct tp_source *s, struct tp_gap *out, int max); /* may be NULL */
+    void (*stats)(struct tp_source *s, struct tp_source_stats *st); /* may be NULL */
 };
 
 /* Every source struct begins with this header. */

@@ -31,7 +31,10 @@ int tp_decode_pricing(const uint8_t *buf, size_t len, struct tp_quote *q,
  * NUL-terminated). On OK or on a heartbeat SKIP, the protobuf payload is
  * written to payload (capacity TP_PAYLOAD_MAX) with its length in
  * *payload_len, and *q describes it with views into payload. Rejects frames
- * lacking id, time or price after the heartbeat/envelope skip rules.
+ * lacking id, time or price after the heartbeat/envelope skip rules, and
+ * (rule 1 guards) a price that is not finite ("price not finite") or a time
+ * before 1990 or more than a day ahead of the wall clock ("time out of
+ * range"); the latter reads the real-time clock.
  * *reason is a static string for SKIP ("heartbeat", "envelope type") and
  * REJECT (for example "bad base64", "bad JSON envelope", "missing price"). */
 int tp_decode_frame(const char *text, size_t len, uint8_t *payload,

@@ -7,8 +7,16 @@
  * lws callbacks and the housekeeping timer run there. The reader thread
  * only calls yahoo_next(), which pops from the bounded queue (ws_queue.c)
  * and may call lws_cancel_service() (the one thread-safe lws call) to ask
- * the service thread to resume paused sockets. y->mu guards only the fatal
- * error text; y->quit and y->ended are atomics.
+ * the service thread to resume paused sockets. y->mu guards the fatal
+ * error text and the list of closed gaps; y->quit, y->ended and the
+ * counters in y->st are atomics.
+ *
+ * Silence: pings keep a socket open even when the server has forgotten
+ * its subscription, so a socket that delivers nothing for silent_ms sends
+ * its subscription again, and one still silent silent_ms after that is
+ * closed and reconnected. Every interval in which a socket was down or
+ * silent past silent_ms becomes one gap per symbol of its shard, reported
+ * (tp_source_gaps) when data flows again.
  *
  * Invariants: a socket is in exactly one state; only OPEN sockets have a
  * wsi; a socket whose frame made the queue full is paused (rx flow control
@@ -17,7 +25,8 @@
  *
  * Tuning for tests (environment, milliseconds): TP_WS_PING_MS (15000),
  * TP_WS_PONG_MS (10000), TP_WS_STALE_MS (60000), TP_WS_BACKOFF_MIN_MS (500),
- * TP_WS_BACKOFF_MAX_MS (30000).
+ * TP_WS_BACKOFF_MAX_MS (30000); TP_WS_STALE_MS defaults to the silent timeout
+ * when --silent-timeout is given.
  */
 #include "../core/tp_clock.h"
 #include "source_int.h"
@@ -65,10 +74,14 @@ struct ws_sock {
     char *msg;                  /* message being reassembled from fragments */
     size_t msg_len, msg_cap;
     uint64_t frames, connects;
+    int64_t resub_ms;           /* when the subscription was re-sent to a silent socket; 0 none */
+    int64_t last_rx_wall;       /* wall ms of the last frame */
+    int64_t gap_start;          /* wall ms a gap began (down or silent); 0 none */
+    const char *gap_reason;
 };
 
 struct tuning {
-    int64_t ping_ms, pong_ms, stale_ms, bo_min_ms, bo_max_ms;
+    int64_t ping_ms, pong_ms, stale_ms, bo_min_ms, bo_max_ms, silent_ms;
 };
 
 struct yahoo {
@@ -95,6 +108,10 @@ struct yahoo {
     const volatile int *stop;
     pthread_mutex_t mu;
     char fatal[1024];           /* guarded by mu; non-empty = fatal error */
+    struct tp_gap *gaps;        /* guarded by mu: closed gaps not yet taken */
+    int ngaps, capgaps;
+    atomic_ullong resubscribes, silent_reconnects, reconnects;
+    atomic_int silent_sockets, open_sockets;
     int ever_connected;
     uint64_t rng;
     struct tp_wsq_frame *cur;   /* frame handed out by the last next() */
@@ -292,6 +309,17 @@ static void set_fatal(struct yahoo *y, const char *fmt, const char *arg) {
 
 static void schedule_retry(struct ws_sock *k, const char *why) {
     struct yahoo *y = k->y;
+    if (k->state == SOCK_OPEN) {
+        atomic_fetch_sub(&y->open_sockets, 1);
+        atomic_fetch_add(&y->reconnects, 1);
+        if (!k->gap_start) {
+            k->gap_start = tp_wall_ms();
+            k->gap_reason = "disconnected";
+        }
+    }
+    if (k->resub_ms)
+        atomic_fetch_sub(&y->silent_sockets, 1);
+    k->resub_ms = 0;
     int64_t bo = k->backoff_ms ? k->backoff_ms * 2 : y->tune.bo_min_ms;
     if (bo > y->tune.bo_max_ms)
         bo = y->tune.bo_max_ms;
@@ -363,6 +391,7 @@ static void on_established(struct ws_sock *k) {
     struct yahoo *y = k->y;
     int64_t now = tp_mono_ms();
     k->state = SOCK_OPEN;
+    atomic_fetch_add(&y->open_sockets, 1);
     k->opened_ms = k->last_rx_ms = k->last_ping_ms = now;
     k->sub_pending = 1;
     k->ping_due = k->awaiting_pong = k->stale_logged = k->got_data = 0;
@@ -429,11 +458,45 @@ static void note_symbol(struct yahoo *y, const char *data, size_t len, int64_t n
         y->sym_last_ms[i] = now;
 }
 
+/* Records [gap_start, stop) for every symbol of k's shard, for the reader
+ * thread to take with tp_source_gaps(). */
+static void close_gap(struct ws_sock *k, int64_t stop) {
+    struct yahoo *y = k->y;
+    pthread_mutex_lock(&y->mu);
+    if (y->ngaps + k->nsyms > y->capgaps) {
+        int cap = (y->ngaps + k->nsyms) * 2;
+        struct tp_gap *ng = realloc(y->gaps, (size_t)cap * sizeof *ng);
+        if (ng) {
+            y->gaps = ng;
+            y->capgaps = cap;
+        }
+    }
+    for (int i = 0; i < k->nsyms && y->ngaps < y->capgaps; i++) {
+        struct tp_gap *g = &y->gaps[y->ngaps++];
+        snprintf(g->symbol, sizeof g->symbol, "%s", y->sym[k->sym0 + i]);
+        g->start = k->gap_start;
+        g->stop = stop;
+        g->reason = k->gap_reason;
+    }
+    pthread_mutex_unlock(&y->mu);
+    tp_info(STAGE, "socket %d: not receiving %d symbols for %.1fs (%s)", k->idx, k->nsyms,
+            (double)(stop - k->gap_start) / 1000, k->gap_reason);
+    k->gap_start = 0;
+}
+
 static int deliver(struct ws_sock *k, const char *data, size_t len) {
     struct yahoo *y = k->y;
     int64_t now = tp_mono_ms();
     k->last_rx_ms = now;
+    k->last_rx_wall = tp_wall_ms();
     k->frames++;
+    if (k->resub_ms) {
+        k->resub_ms = 0;
+        atomic_fetch_sub(&y->silent_sockets, 1);
+        tp_info(STAGE, "socket %d: data flows again after the new subscription", k->idx);
+    }
+    if (k->gap_start)
+        close_gap(k, k->last_rx_wall);
     if (!k->got_data) {
         k->got_data = 1;
         k->backoff_ms = 0;      /* the server is healthy: restart backoff */
@@ -565,6 +628,30 @@ static void close_sock(struct ws_sock *k, const char *why) {
     lws_set_timeout(k->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* An open socket that delivers nothing for silent_ms sends its
+ * subscription again; still silent silent_ms later, it is reconnected. */
+static void check_silent(struct ws_sock *k, int64_t now) {
+    struct yahoo *y = k->y;
+    if (now - k->last_rx_ms <= y->tune.silent_ms)
+        return;
+    if (!k->resub_ms) {
+        k->resub_ms = now;
+        k->sub_pending = 1;
+        if (!k->gap_start) {
+            k->gap_start = k->last_rx_wall ? k->last_rx_wall : tp_wall_ms() - (now - k->last_rx_ms);
+            k->gap_reason = "silent";
+        }
+        atomic_fetch_add(&y->resubscribes, 1);
+        atomic_fetch_add(&y->silent_sockets, 1);
+        tp_warn(STAGE, "socket %d: silent for %.1fs although open; subscribing again", k->idx,
+                (double)(now - k->last_rx_ms) / 1000);
+        lws_callback_on_writable(k->wsi);
+    } else if (now - k->resub_ms > y->tune.silent_ms) {
+        atomic_fetch_add(&y->silent_reconnects, 1);
+        close_sock(k, "still silent after a new subscription");
+    }
+}
+
 static void check_socket(struct ws_sock *k, int64_t now) {
     struct yahoo *y = k->y;
     if (k->state == SOCK_WAIT && now >= k->next_connect_ms) {
@@ -586,6 +673,7 @@ static void check_socket(struct ws_sock *k, int64_t now) {
         k->last_ping_ms = now;
         lws_callback_on_writable(k->wsi);
     }
+    check_silent(k, now);
     if (!k->stale_logged && now - k->last_rx_ms > y->tune.stale_ms) {
         k->stale_logged = 1;
         tp_warn(STAGE, "socket %d (%d symbols from %s) has received nothing for %llds", k->idx,
@@ -704,12 +792,38 @@ static void yahoo_free(struct tp_source *s) {
     free(y->sym_last_ms);
     free(y->tls_ca);
     free(y->cur);
+    free(y->gaps);
     tp_wsq_free(y->q);
     pthread_mutex_destroy(&y->mu);
     free(y);
 }
 
-static const struct tp_source_ops yahoo_ops = {yahoo_next, NULL, yahoo_free};
+static int yahoo_gaps(struct tp_source *s, struct tp_gap *out, int max) {
+    struct yahoo *y = (struct yahoo *)s;
+    pthread_mutex_lock(&y->mu);
+    int n = y->ngaps < max ? y->ngaps : max;
+    if (n == 0) {
+        pthread_mutex_unlock(&y->mu);
+        return 0;
+    }
+    memcpy(out, y->gaps, (size_t)n * sizeof *out);
+    memmove(y->gaps, y->gaps + n, (size_t)(y->ngaps - n) * sizeof *out);
+    y->ngaps -= n;
+    pthread_mutex_unlock(&y->mu);
+    return n;
+}
+
+static void yahoo_stats(struct tp_source *s, struct tp_source_stats *st) {
+    struct yahoo *y = (struct yahoo *)s;
+    st->resubscribes = atomic_load(&y->resubscribes);
+    st->silent_reconnects = atomic_load(&y->silent_reconnects);
+    st->reconnects = atomic_load(&y->reconnects);
+    st->silent_sockets = atomic_load(&y->silent_sockets);
+    st->open_sockets = atomic_load(&y->open_sockets);
+}
+
+static const struct tp_source_ops yahoo_ops = {yahoo_next, NULL, yahoo_free, NULL, yahoo_gaps,
+                                               yahoo_stats};
 
 static void lws_log_emit(int level, const char *line) {
     size_t n = strlen(line);
@@ -755,7 +869,8 @@ static int setup(struct yahoo *y, const char *url, const struct tp_source_opts *
     }
     y->tune.ping_ms = env_ms("TP_WS_PING_MS", 15000);
     y->tune.pong_ms = env_ms("TP_WS_PONG_MS", 10000);
-    y->tune.stale_ms = env_ms("TP_WS_STALE_MS", 60000);
+    y->tune.silent_ms = o->silent_timeout_ms > 0 ? o->silent_timeout_ms : 30000;
+    y->tune.stale_ms = env_ms("TP_WS_STALE_MS", o->silent_timeout_ms > 0 ? o->silent_timeout_ms : 60000);
     y->tune.bo_min_ms = env_ms("TP_WS_BACKOFF_MIN_MS", 500);
     y->tune.bo_max_ms = env_ms("TP_WS_BACKOFF_MAX_MS", 30000);
     if (y->tune.bo_max_ms < y->tune.bo_min_ms)

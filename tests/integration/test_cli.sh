@@ -26,7 +26,7 @@ expect 2 "unknown option '--nope'" -- run --nope
 expect 2 "--symbols-per-socket 0" -- run --symbols-per-socket 0
 expect 2 "--source replay:$work/missing.txt" -- run --source replay:$work/missing.txt
 expect 2 "--log-level loud" -- run --source sim:count=1 --log-level loud
-expect 2 "ticks, bars or latest" -- query --store sqlite:x.db
+expect 2 "ticks, bars, latest or gaps" -- query --store sqlite:x.db
 expect 2 "'candles'" -- query --store sqlite:x.db candles
 expect 2 "--from yesterday" -- query --store sqlite:x.db ticks --from yesterday
 expect 2 "--format xml" -- query --store sqlite:x.db ticks --format xml

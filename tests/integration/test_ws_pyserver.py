@@ -59,6 +59,15 @@ def main():
     check(len(conns) >= 6, "the server should have dropped connections; saw %d" % len(conns))
     check(garbage > 0, "the server should have sent garbage")
     check("reconnecting" in run.err(), "client should log its reconnects")
+    # every forced drop the client recovered from is a "disconnected" gap
+    # for each symbol of the dropped socket's shard
+    import sqlite3
+    c = sqlite3.connect(os.path.join(work, "sharded.db"))
+    gaps = c.execute("SELECT symbol, start, stop FROM gaps WHERE reason = 'disconnected'").fetchall()
+    c.close()
+    check(len({g[0] for g in gaps}) >= 50, "disconnected gaps cover %d symbols, want a whole shard or more"
+          % len({g[0] for g in gaps}))
+    check(all(0 < g[1] <= g[2] for g in gaps), "gap bounds: %r" % gaps[:5])
     print("sharded: %d frames over %d connections, %d garbage, %d ticks stored"
           % (len(sent), len(conns), garbage, sum(len(v) for v in stored.values())))
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/tp_clock.h"
 #include "source/tp_decode.h"
 #include "source/tp_encode.h"
 #include "tp_test.h"
@@ -547,6 +548,37 @@ static void test_recv_prefix(void) {
     CHECK(tp_decode_split_recv_time("0\t", 2, &fr, &n) == 0 && n == 0);
 }
 
+/* Rule 1 guards: a price that is not finite, a time before 1990 or more
+ * than a day ahead of the wall clock. */
+static void test_value_guards(void) {
+    char fr[1024];
+    struct tp_quote q = {0};
+    set_present(&q, TP_F_ID);
+    q.v[TP_F_ID].sv = (tp_sv){0, 3};
+    set_present(&q, TP_F_PRICE);
+    set_present(&q, TP_F_TIME);
+    const float prices[] = {NAN, INFINITY, -INFINITY};
+    q.v[TP_F_TIME].i64 = 1736509140000;
+    for (int i = 0; i < 3; i++) {
+        q.v[TP_F_PRICE].f32 = prices[i];
+        frame_of(&q, "AAA", fr);
+        CHECKF(strcmp(frame_reason(fr), "price not finite") == 0, "price %d: %s", i, frame_reason(fr));
+    }
+    q.v[TP_F_PRICE].f32 = 1.0f;
+    const int64_t bad[] = {0, 631151999999, -1, INT64_MIN, INT64_MAX, tp_wall_ms() + 2 * 86400000LL};
+    for (int i = 0; i < 6; i++) {
+        q.v[TP_F_TIME].i64 = bad[i];
+        frame_of(&q, "AAA", fr);
+        CHECKF(strcmp(frame_reason(fr), "time out of range") == 0, "time %d: %s", i, frame_reason(fr));
+    }
+    const int64_t good[] = {631152000000, tp_wall_ms(), tp_wall_ms() + 86400000LL - 60000};
+    for (int i = 0; i < 3; i++) {
+        q.v[TP_F_TIME].i64 = good[i];
+        frame_of(&q, "AAA", fr);
+        CHECKF(strcmp(frame_reason(fr), "ok") == 0, "time %d: %s", i, frame_reason(fr));
+    }
+}
+
 int main(void) {
     struct corpus c;
     load_corpus(&c);
@@ -556,6 +588,7 @@ int main(void) {
     test_truncation(&c);
     test_malformed_protobuf();
     test_frame_rules();
+    test_value_guards();
     test_escaped_envelope(&c);
     test_unknown_fields(&c);
     test_base64_roundtrip(&c);

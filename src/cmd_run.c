@@ -14,6 +14,11 @@
  * Positioned sources (replay of a file) are resumed from the checkpoint the
  * processor finds in the store. SIGINT/SIGTERM stop the reader; the main
  * thread drains the bus, commits and exits 0.
+ *
+ * With --http, a third thread serves metrics, health, the API and the
+ * dashboard (src/http/). The pipeline only writes relaxed atomics for it
+ * (tp_metrics) and, after each commit, events into a ring (the store is
+ * wrapped by sink/tap.c); it never waits for that thread.
  */
 #include <inttypes.h>
 #include <fcntl.h>
@@ -29,10 +34,14 @@
 #include "core/tp_clock.h"
 #include "bus/tp_queue.h"
 #include "core/tp_error.h"
+#include "core/tp_events.h"
 #include "core/tp_log.h"
+#include "core/tp_metrics.h"
 #include "core/tp_opts.h"
 #include "process/tp_processor.h"
+#include "http/tp_http.h"
 #include "sink/tp_store.h"
+#include "sink/tp_tap.h"
 #include "source/tp_decode.h"
 #include "source/tp_source.h"
 #include "tp_cmd.h"
@@ -56,6 +65,7 @@ struct item {
 struct batch {
     int n;
     uint32_t used;
+    int64_t recv_us;          /* when its first frame was read (with --http) */
     struct item items[BATCH_ITEMS];
     uint8_t arena[ARENA_BYTES];
 };
@@ -67,6 +77,7 @@ struct reader {
     const volatile sig_atomic_t *stop;
     int render_json;          /* the store writes JSON: the reader may render it */
     int render_batch;         /* render in the batch being filled */
+    struct tp_metrics *m;     /* NULL without --http */
     int err;
     char errbuf[512];
 };
@@ -175,7 +186,9 @@ static void *reader_main(void *arg) {
             err = tp_errf(r->errbuf, sizeof r->errbuf, TP_ENOMEM, "reader: out of memory");
             break;
         }
+        tp_metrics_frame_seen(r->m);
         if (b->n == 0) {
+            b->recv_us = r->m ? tp_metrics_now_us() : 0;
             /* Share the JSON rendering between the two threads: the reader
              * takes it on while the processor has a backlog, and leaves it
              * to the processor while the processor keeps up. */
@@ -195,9 +208,11 @@ static void *reader_main(void *arg) {
     return NULL;
 }
 
-static int apply_batch(struct tp_processor *p, struct batch *b, int slot) {
+static int apply_batch(struct tp_processor *p, struct batch *b, int slot, struct tp_metrics *m) {
     for (int i = 0; i < b->n; i++) {
         const struct item *it = &b->items[i];
+        if (m && it->kind == TP_ITEM_REJECT)
+            tp_metrics_reject(m, it->reason, 1);
         struct tp_item ti = {
             .kind = it->kind, .q = &it->q, .payload = b->arena + it->payload_off,
             .payload_len = it->payload_len, .reason = it->reason,
@@ -221,7 +236,8 @@ static void print_summary(const char *word, const struct tp_processor_stats *s) 
 
 struct run_cfg {
     const char *source, *symbols, *symbols_file, *store, *bars, *deadletter, *tls_ca, *log_level;
-    int64_t lateness, symbols_per_socket, batch;
+    const char *http, *web_root;
+    int64_t lateness, symbols_per_socket, batch, health_silence, health_stuck;
     int progress, quiet;
 };
 
@@ -242,9 +258,33 @@ static int lock_sqlite_store(const char *spec) {
     return fd;
 }
 
+/* What --http watches; both NULL without it. */
+struct watch {
+    struct tp_metrics *m;
+    struct tp_store *tap;
+};
+
+/* Copies the processor's and the bus's counters for /metrics (the
+ * processor itself stays single-threaded). */
+static void publish_stats(struct tp_metrics *m, const struct tp_processor *p,
+                          const struct tp_queue_stats *qs) {
+    if (!m)
+        return;
+    struct tp_processor_stats s;
+    tp_processor_stats(p, &s);
+    tp_metrics_set(m, TP_M_FRAMES, s.frames);
+    tp_metrics_set(m, TP_M_APPLIED, s.applied);
+    tp_metrics_set(m, TP_M_DUPLICATES, s.duplicates);
+    tp_metrics_set(m, TP_M_SKIPPED, s.skipped);
+    tp_metrics_set(m, TP_M_LATE, s.late);
+    tp_metrics_set(m, TP_M_QUEUE_DEPTH, qs->depth);
+    tp_metrics_set(m, TP_M_QUEUE_CAPACITY, qs->capacity);
+    tp_metrics_set(m, TP_M_QUEUE_PAUSES, qs->pauses);
+}
+
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
 static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_queue *spare,
-                        int slot, int progress) {
+                        int slot, int progress, const struct watch *w) {
     int64_t last_commit = tp_mono_ms(), last_progress = last_commit;
     int64_t last_frames = 0;
     for (;;) {
@@ -252,9 +292,12 @@ static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_
         int err = tp_queue_pop(bus, &ptr, 200);
         if (err == TP_ECLOSED)
             return 0;
-        if (err == 0) {
+        int got = err == 0;
+        if (got) {
             struct batch *b = ptr;
-            err = apply_batch(p, b, slot);
+            if (w->tap)
+                tp_store_tap_received(w->tap, b->recv_us);
+            err = apply_batch(p, b, slot, w->m);
             if (tp_queue_push_nowait(spare, b) != 0)
                 free(b);
             if (err)
@@ -267,6 +310,11 @@ static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_
             if ((err = tp_processor_commit(p)))
                 goto fatal;
             last_commit = now;
+        }
+        if (w->m) {
+            publish_stats(w->m, p, &qs);
+            if (got || qs.depth == 0)   /* moved on, or idle by design */
+                tp_metrics_progress(w->m);
         }
         if (progress && now - last_progress >= 5000) {
             struct tp_processor_stats s;
@@ -300,6 +348,10 @@ int tp_cmd_run(int argc, char **argv) {
         {"batch", TP_OPT_INT, &c.batch, "8192", "N", "commit to the store at least every N frames", 1, 10000000},
         {"progress", TP_OPT_FLAG, &c.progress, NULL, NULL, "print progress every 5 s (on by default when stderr is a terminal)", 0, 0},
         {"log-level", TP_OPT_STR, &c.log_level, "warn", "LEVEL", "error, warn, info or debug", 0, 0},
+        {"http", TP_OPT_STR, &c.http, NULL, "ADDR", "serve /metrics, /healthz, /api/, /stream and the dashboard on ADDR (PORT = 127.0.0.1:PORT)", 0, 0},
+        {"web-root", TP_OPT_STR, &c.web_root, NULL, "DIR", "dashboard files (default: the installed ones, else the build tree's)", 0, 0},
+        {"health-silence", TP_OPT_DUR, &c.health_silence, "60s", "DUR", "/healthz fails when a live source sends nothing for DUR", 1, 86400000},
+        {"health-stuck", TP_OPT_DUR, &c.health_stuck, "30s", "DUR", "/healthz fails when queued batches wait DUR without progress", 1, 86400000},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("run", "[options]",
                            "Runs every stage in one process: reads frames from the source, decodes "
@@ -331,6 +383,7 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_store *st = NULL;
     struct tp_processor *p = NULL;
     struct tp_queue *bus = NULL, *spare = NULL;
+    struct tp_cmd_http web = {0};
     int status = 2, err, lock_fd = -2;
     if ((err = tp_source_open(&src, c.source, &so, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
@@ -349,6 +402,12 @@ int tp_cmd_run(int argc, char **argv) {
         status = err == TP_EINVAL ? 2 : 1;
         goto out;
     }
+    struct tp_cmd_http_opts ho = {.addr = c.http, .web_root = c.web_root, .store = c.store,
+                                  .live = strncmp(c.source, "yahoo", 5) == 0,
+                                  .silent_ms = c.health_silence, .stuck_ms = c.health_stuck};
+    if ((status = tp_cmd_http_start(&web, "run", &ho, &st)))
+        goto out;
+    status = 2;
     if ((err = tp_processor_new(&p, st, &po, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
         status = err == TP_EINVAL ? 2 : 1;
@@ -375,14 +434,15 @@ int tp_cmd_run(int argc, char **argv) {
     if (tp_queue_new(&bus, BUS_BATCHES) || tp_queue_new(&spare, BUS_BATCHES + 2))
         goto out;
     struct reader r = {.src = src, .bus = bus, .spare = spare, .stop = tp_stop_flag(),
-                       .render_json = st->wants_json};
+                       .render_json = st->wants_json, .m = web.m};
     pthread_t th;
     if (pthread_create(&th, NULL, reader_main, &r) != 0) {
         fprintf(stderr, "tickpipe run: cannot start the reader thread\n");
         goto out;
     }
     int progress = c.progress || isatty(STDERR_FILENO);
-    status = process_loop(p, bus, spare, slot, progress);
+    struct watch w = {web.m, web.tap};
+    status = process_loop(p, bus, spare, slot, progress, &w);
     if (status) {
         tp_queue_close(bus);
         void *ptr;
@@ -404,9 +464,13 @@ int tp_cmd_run(int argc, char **argv) {
             struct tp_processor_stats s;
             tp_processor_stats(p, &s);
             print_summary(finite ? "done" : "stopped", &s);
+            struct tp_queue_stats qs;
+            tp_queue_stats(bus, &qs);
+            publish_stats(web.m, p, &qs);
         }
     }
 out:
+    tp_cmd_http_stop(&web);
     tp_processor_free(p);
     tp_store_free(st);
     tp_source_free(src);
@@ -420,5 +484,6 @@ out:
     free(symbols_buf);
     if (lock_fd >= 0)
         close(lock_fd);
+    tp_cmd_http_free(&web);
     return status;
 }

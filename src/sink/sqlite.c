@@ -357,3 +357,24 @@ fail:
     sq_free(&s->base);
     return err;
 }
+
+/* A second, read-only connection for readers beside the writer (the HTTP
+ * API): in WAL mode it never blocks the writer nor waits for it. Only
+ * query() and free() may be called on it. */
+int tp_store_sqlite_open_reader(struct tp_store **out, const char *path, char *errbuf,
+                                size_t errsize) {
+    *out = NULL;
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return TP_ENOMEM;
+    s->base.ops = &sqlite_ops;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        int err = tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot open to read: %s",
+                          path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sq_free(&s->base);
+        return err;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    *out = &s->base;
+    return 0;
+}

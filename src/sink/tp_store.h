@@ -120,6 +120,12 @@ struct tp_store {
 int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
                   size_t errsize);
 
+/* Opens a second handle on an existing store for query() only, beside a
+ * writer in this process (the HTTP thread's reads): SQLite opens the file
+ * read-only (WAL readers never block the writer); Cassandra opens a new
+ * session. jsonl cannot be read: TP_EINVAL. */
+int tp_store_open_reader(struct tp_store **out, const char *spec, char *errbuf, size_t errsize);
+
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);
 
@@ -129,6 +135,8 @@ void tp_store_free(struct tp_store *st);
 const char *tp_store_sqlite_schema(void);
 
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
+int tp_store_sqlite_open_reader(struct tp_store **out, const char *path, char *errbuf,
+                                size_t errsize);
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
 

@@ -13,5 +13,6 @@ apt-get install -y -qq --no-install-recommends \
   librdkafka-dev libwebsockets-dev libjansson-dev libsqlite3-dev libssl-dev \
   sqlite3 openssl kcat procps bc \
   python3 python3-protobuf python3-websockets python3-cassandra python3-confluent-kafka \
+  python3-prometheus-client nodejs npm chromium \
   >/dev/null
 echo "install-deps.sh: done"

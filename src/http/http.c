@@ -319,6 +319,7 @@ static void tick(lws_sorted_usec_list_t *sul) {
             h->drain_until_us = lws_now_usecs() + DRAIN_MS * 1000;
         if (!behind || lws_now_usecs() >= h->drain_until_us) {
             atomic_store(&h->quit, 1);
+            lws_cancel_service(h->ctx);   /* wake the poll this pass ends in */
             return;
         }
     }

@@ -15,10 +15,9 @@
 int tp_cmd_http_start(struct tp_cmd_http *w, const char *cmd, const struct tp_cmd_http_opts *o,
                       struct tp_store **st) {
     char errbuf[512];
-    memset(w, 0, sizeof *w);
     if (!o->addr)
         return 0;
-    if (!(w->m = tp_metrics_new()) || !(w->ev = tp_events_new(EVENTS_ORDER))) {
+    if ((!w->m && !(w->m = tp_metrics_new())) || !(w->ev = tp_events_new(EVENTS_ORDER))) {
         fprintf(stderr, "tickpipe %s: --http: out of memory\n", cmd);
         return 1;
     }
@@ -41,6 +40,12 @@ int tp_cmd_http_start(struct tp_cmd_http *w, const char *cmd, const struct tp_cm
     fprintf(stderr, "tickpipe %s: serving http on port %d (%s)\n", cmd, tp_http_port(w->h),
             o->addr);
     return 0;
+}
+
+struct tp_metrics *tp_cmd_http_metrics(struct tp_cmd_http *w, const char *addr) {
+    if (addr && !w->m)
+        w->m = tp_metrics_new();
+    return w->m;
 }
 
 void tp_cmd_http_stop(struct tp_cmd_http *w) {

@@ -384,6 +384,7 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_processor *p = NULL;
     struct tp_queue *bus = NULL, *spare = NULL;
     struct tp_cmd_http web = {0};
+    so.metrics = tp_cmd_http_metrics(&web, c.http);
     int status = 2, err, lock_fd = -2;
     if ((err = tp_source_open(&src, c.source, &so, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);

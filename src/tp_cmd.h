@@ -48,6 +48,11 @@ struct tp_cmd_http {
     struct tp_http *h;
 };
 
+/* With --http (addr non-NULL): the metrics the stages report into, created
+ * on first call (NULL without --http, or when out of memory). w starts
+ * zeroed. */
+struct tp_metrics *tp_cmd_http_metrics(struct tp_cmd_http *w, const char *addr);
+
 /* With o->addr set: creates the metrics and events, wraps *st in the tap
  * (the caller keeps owning *st, now the tap) and starts the server.
  * Returns 0, or the exit status after printing why. */

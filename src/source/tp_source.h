@@ -36,6 +36,7 @@ struct tp_source_opts {
     const char *tls_ca;             /* extra CA file */
     int symbols_per_socket;         /* 0 = 50 */
     const volatile int *stop;       /* set non-zero to ask the source to end */
+    struct tp_metrics *metrics;     /* --http counters (WebSocket connects...); NULL = none */
 };
 
 struct tp_source;

@@ -36,6 +36,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
+#include "../core/tp_metrics.h"
 #include "tp_decode.h"
 #include "ws_queue.h"
 
@@ -93,6 +94,7 @@ struct yahoo {
     struct tp_wsq *q;
     atomic_int quit, ended, any_paused;
     const volatile int *stop;
+    struct tp_metrics *m;       /* --http counters; NULL without --http */
     pthread_mutex_t mu;
     char fatal[1024];           /* guarded by mu; non-empty = fatal error */
     int ever_connected;
@@ -363,6 +365,11 @@ static void on_established(struct ws_sock *k) {
     struct yahoo *y = k->y;
     int64_t now = tp_mono_ms();
     k->state = SOCK_OPEN;
+    /* Issue 9's re-subscribe, silent-socket and gap detection reports into
+     * TP_M_WS_RESUBSCRIBES, TP_M_WS_SILENT and TP_M_GAPS the same way. */
+    tp_metrics_add(y->m, TP_M_WS_CONNECTS, 1);
+    if (k->opened_ms)
+        tp_metrics_add(y->m, TP_M_WS_RECONNECTS, 1);
     k->opened_ms = k->last_rx_ms = k->last_ping_ms = now;
     k->sub_pending = 1;
     k->ping_due = k->awaiting_pong = k->stale_logged = k->got_data = 0;
@@ -778,6 +785,7 @@ int tp_source_yahoo_open(struct tp_source **out, const char *url, const struct t
         return tp_errf(errbuf, errsize, TP_ENOMEM, "out of memory");
     y->base.ops = &yahoo_ops;
     y->stop = o->stop;
+    y->m = o->metrics;
     pthread_mutex_init(&y->mu, NULL);
     int rc = setup(y, url, o, errbuf, errsize);
     if (!rc && pthread_create(&y->thr, NULL, service_main, y) != 0)

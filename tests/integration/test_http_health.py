@@ -28,13 +28,16 @@ class PausableStreamer:
         threading.Thread(target=lambda: asyncio.run(self.main()), daemon=True).start()
 
     async def handler(self, ws, path):
-        await ws.recv()                     # the subscribe message
         n = 0
-        while True:
-            if self.sending.is_set():
-                n += 1
-                await ws.send(bare("HLTH-X", 100.0 + n * 0.01, int(time.time() * 1000)))
-            await asyncio.sleep(0.02)
+        try:
+            await ws.recv()                 # the subscribe message
+            while True:
+                if self.sending.is_set():
+                    n += 1
+                    await ws.send(bare("HLTH-X", 100.0 + n * 0.01, int(time.time() * 1000)))
+                await asyncio.sleep(0.02)
+        except websockets.ConnectionClosed:
+            pass                            # tickpipe stopped
 
     async def main(self):
         self.stop = asyncio.get_running_loop().create_future()

@@ -199,9 +199,9 @@ int tp_metrics_health(const struct tp_metrics *m, char *why, size_t size) {
                  (double)m->silent_ms / 1000);
         return -1;
     }
-    if (depth > 0 && idle > m->stuck_ms) {
-        snprintf(why, size, "processing stuck: %lld batches waiting, no progress for %.1f s",
-                 (long long)depth, (double)idle / 1000);
+    if (idle > m->stuck_ms) {
+        snprintf(why, size, "processing stuck: no progress for %.1f s (%lld batches waiting)",
+                 (double)idle / 1000, (long long)depth);
         return -1;
     }
     snprintf(why, size, "ok");

@@ -67,7 +67,9 @@ void tp_metrics_lag(struct tp_metrics *m, int32_t partition, int64_t lag);
  * thread may hold a backlog without progress. */
 void tp_metrics_health_config(struct tp_metrics *m, int live, int64_t silent_ms, int64_t stuck_ms);
 void tp_metrics_frame_seen(struct tp_metrics *m);      /* the reader got a frame (any kind) */
-void tp_metrics_progress(struct tp_metrics *m);        /* the processing thread moved on */
+/* The processing thread moved on, or has nothing to do by design (an empty
+ * bus, a consumer at the end of its partitions). */
+void tp_metrics_progress(struct tp_metrics *m);
 
 /* 0 when healthy, else fills why (a sentence) and returns -1. HTTP thread. */
 int tp_metrics_health(const struct tp_metrics *m, char *why, size_t size);

@@ -143,7 +143,7 @@ async function loadLatest() {
 }
 
 function connect() {
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream`);
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream?conflate=250`);
   ws.onopen = () => { $('stream').textContent = 'stream: live'; $('stream').className = 'badge ok'; };
   ws.onmessage = (m) => {
     for (const e of JSON.parse(m.data)) e.type === 'tick' ? onTick(e) : onBar(e);

@@ -14,6 +14,8 @@
  * in the event ring; a timer (every 20 ms) asks for writable callbacks
  * while events are waiting; a client more than half a ring behind is
  * disconnected and counted, so a slow browser never holds the pipeline.
+ * A client that asks for /stream?conflate=MS (the dashboard) gets, every
+ * MS, the newest tick per symbol and bar state per bar instead.
  */
 #include <libwebsockets.h>
 #include <pthread.h>
@@ -65,7 +67,10 @@ struct conn {
     char *body;
     size_t len, off;
     int is_stream;
+    int lost;                   /* fell a ring behind: to be disconnected */
     uint64_t cursor;
+    struct tp_conflate *cf;     /* /stream?conflate=MS, else NULL */
+    int64_t conflate_us, next_flush_us;
 };
 
 static const struct {
@@ -214,8 +219,15 @@ static int on_http(struct lws *wsi, struct conn *c, const char *uri) {
 /* ---------- /stream ---------- */
 
 static int stream_accept(struct lws *wsi, struct conn *c, struct tp_http *h) {
+    char arg[64];
     if (!h->o.ev || h->nclients == MAX_CLIENTS)
         return -1;
+    const char *ms = lws_get_urlarg_by_name(wsi, "conflate=", arg, sizeof arg);
+    if (ms && atoi(ms) > 0) {
+        if (!(c->cf = tp_conflate_new()))
+            return -1;
+        c->conflate_us = (int64_t)(atoi(ms) > 60000 ? 60000 : atoi(ms)) * 1000;
+    }
     c->is_stream = 1;
     c->cursor = tp_events_head(h->o.ev);
     h->clients[h->nclients++] = wsi;
@@ -235,22 +247,38 @@ static void stream_gone(struct lws *wsi, struct conn *c, struct tp_http *h) {
         }
     tp_events_listeners_add(h->o.ev, -1);
     tp_metrics_set(h->o.m, TP_M_STREAM_CLIENTS, h->nclients);
+    tp_conflate_free(c->cf);
+    c->cf = NULL;
+}
+
+static int stream_dropped(struct tp_http *h, uint64_t behind) {
+    tp_warn(STAGE, "/stream client fell %llu events behind: disconnected",
+            (unsigned long long)behind);
+    tp_metrics_add(h->o.m, TP_M_STREAM_DROPPED_CLIENTS, 1);
+    return -1;
+}
+
+static int conflated_write(struct lws *wsi, struct conn *c, struct tp_http *h) {
+    if (c->lost)
+        return stream_dropped(h, tp_events_head(h->o.ev) - c->cursor);
+    char *out = h->msg + LWS_PRE;
+    int n = tp_conflate_render(c->cf, out, MSG_MAX);
+    c->next_flush_us = lws_now_usecs() + c->conflate_us;
+    if (n > 0 && lws_write(wsi, (unsigned char *)out, (size_t)n, LWS_WRITE_TEXT) < n)
+        return -1;
+    return 0;
 }
 
 static int stream_write(struct lws *wsi, struct conn *c, struct tp_http *h) {
+    if (c->cf)
+        return conflated_write(wsi, c, h);
     uint64_t head = tp_events_head(h->o.ev);
-    if (head - c->cursor > tp_events_capacity(h->o.ev) / 2) {
-        tp_warn(STAGE, "/stream client fell %llu events behind: disconnected",
-                (unsigned long long)(head - c->cursor));
-        tp_metrics_add(h->o.m, TP_M_STREAM_DROPPED_CLIENTS, 1);
-        return -1;
-    }
+    if (head - c->cursor > tp_events_capacity(h->o.ev) / 2)
+        return stream_dropped(h, head - c->cursor);
     char *out = h->msg + LWS_PRE;
     int n = tp_http_render_events(h->o.ev, &c->cursor, MSG_EVENTS, out, MSG_MAX);
-    if (n < 0) {
-        tp_metrics_add(h->o.m, TP_M_STREAM_DROPPED_CLIENTS, 1);
-        return -1;
-    }
+    if (n < 0)
+        return stream_dropped(h, head - c->cursor);
     if (n == 0)
         return 0;
     if (lws_write(wsi, (unsigned char *)out, (size_t)n, LWS_WRITE_TEXT) < n)
@@ -301,20 +329,36 @@ static const struct lws_protocols protocols[] = {
 
 /* ---------- the service thread ---------- */
 
+/* Whether client wsi has something to be sent now; folds the events of a
+ * conflating client, which is due once per period (at once when draining). */
+static int client_due(struct tp_http *h, struct lws *wsi, uint64_t head, int draining) {
+    struct conn *c = lws_wsi_user(wsi);
+    if (lws_send_pipe_choked(wsi))
+        return 1;
+    if (!c->cf)
+        return c->cursor != head;
+    if (!c->lost && tp_conflate_pull(c->cf, h->o.ev, &c->cursor) == TP_EFULL)
+        c->lost = 1;
+    if (c->lost)
+        return 1;
+    if (!tp_conflate_pending(c->cf))
+        return c->cursor != head;
+    return draining || lws_now_usecs() >= c->next_flush_us;
+}
+
 /* Every 20 ms: wake the /stream clients that have events waiting; while
  * draining, stop once every client has everything (or the time is up). */
 static void tick(lws_sorted_usec_list_t *sul) {
     struct tp_http *h = lws_container_of(sul, struct tp_http, sul);
-    int behind = 0;
+    int behind = 0, draining = atomic_load(&h->draining);
     uint64_t head = h->o.ev ? tp_events_head(h->o.ev) : 0;
     for (int i = 0; i < h->nclients; i++) {
-        struct conn *c = lws_wsi_user(h->clients[i]);
-        if (c->cursor != head || lws_send_pipe_choked(h->clients[i])) {
+        if (client_due(h, h->clients[i], head, draining)) {
             behind = 1;
             lws_callback_on_writable(h->clients[i]);
         }
     }
-    if (atomic_load(&h->draining)) {
+    if (draining) {
         if (!h->drain_until_us)
             h->drain_until_us = lws_now_usecs() + DRAIN_MS * 1000;
         if (!behind || lws_now_usecs() >= h->drain_until_us) {

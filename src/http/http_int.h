@@ -16,6 +16,18 @@
 int tp_http_render_events(const struct tp_events *ev, uint64_t *cursor, int max, char *buf,
                           size_t cap);
 
+/* Conflation for /stream?conflate=MS: the newest tick per symbol and the
+ * newest state per bar, folded between two messages. */
+struct tp_conflate;
+struct tp_conflate *tp_conflate_new(void);   /* NULL when out of memory */
+void tp_conflate_free(struct tp_conflate *cf);
+/* Folds the events from *cursor on (advancing it) until none is left or
+ * the table is full. TP_EFULL when the client fell a ring behind. */
+int tp_conflate_pull(struct tp_conflate *cf, const struct tp_events *ev, uint64_t *cursor);
+int tp_conflate_pending(const struct tp_conflate *cf);
+/* Renders the folded events as one JSON array and empties the table. */
+int tp_conflate_render(struct tp_conflate *cf, char *buf, size_t cap);
+
 /* Answers one /api/ request into a malloc'ed body. what: "latest",
  * "bars", "ticks", "gaps"; get(name) returns a URL parameter or NULL.
  * Returns the HTTP status; *body is JSON (rows or {"error": ...}). */

@@ -6,10 +6,12 @@
  *   {"type":"bar","symbol":..,"interval":..,"start":..,"open":..,"high":..,"low":..,
  *    "close":..,"volume":..,"vwap":..,"count":..,"closed":true|false}
  * (absent values are null). Rendering happens here, on the HTTP thread,
- * never on the pipeline's threads.
+ * never on the pipeline's threads. A client may ask for conflation
+ * instead of every event (below).
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/tp_error.h"
@@ -110,6 +112,101 @@ int tp_http_render_events(const struct tp_events *ev, uint64_t *cursor, int max,
         (*cursor)++;
         n++;
     }
+    if (n == 0)
+        return 0;
+    put(&b, "]", 1);
+    return (int)b.len;
+}
+
+/* ---------- conflation (/stream?conflate=MS) ----------
+ * A dashboard needs the newest tick of each symbol and the newest state of
+ * each bar, a few times a second, not every tick of a busy feed. A
+ * conflating client's events are folded by key (kind, symbol, interval)
+ * into a table; the table goes out as one message every period, in the
+ * order keys first appeared. */
+
+#define CONFLATE_EVENTS 4096
+#define CONFLATE_SLOTS 8192     /* power of two, twice the events */
+
+struct tp_conflate {
+    int n;
+    struct tp_event ev[CONFLATE_EVENTS];
+    uint16_t slot[CONFLATE_SLOTS];   /* index + 1 into ev; 0 = empty */
+};
+
+struct tp_conflate *tp_conflate_new(void) {
+    return calloc(1, sizeof(struct tp_conflate));
+}
+
+void tp_conflate_free(struct tp_conflate *cf) {
+    free(cf);
+}
+
+static uint32_t key_hash(const struct tp_event *e) {
+    uint32_t h = 2166136261u ^ e->kind;
+    for (const char *p = e->symbol; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    for (const char *p = e->interval; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+static int same_key(const struct tp_event *a, const struct tp_event *b) {
+    return a->kind == b->kind && strcmp(a->symbol, b->symbol) == 0 &&
+           strcmp(a->interval, b->interval) == 0;
+}
+
+/* Folds e in; 0, or TP_EFULL when the table has no room for a new key. */
+static int fold(struct tp_conflate *cf, const struct tp_event *e) {
+    for (uint32_t i = key_hash(e) & (CONFLATE_SLOTS - 1);; i = (i + 1) & (CONFLATE_SLOTS - 1)) {
+        int k = cf->slot[i];
+        if (k && same_key(&cf->ev[k - 1], e)) {
+            cf->ev[k - 1] = *e;
+            return 0;
+        }
+        if (!k) {
+            if (cf->n == CONFLATE_EVENTS)
+                return TP_EFULL;
+            cf->ev[cf->n++] = *e;
+            cf->slot[i] = (uint16_t)cf->n;
+            return 0;
+        }
+    }
+}
+
+int tp_conflate_pull(struct tp_conflate *cf, const struct tp_events *ev, uint64_t *cursor) {
+    struct tp_event e;
+    for (;;) {
+        int err = tp_events_read(ev, *cursor, &e);
+        if (err == TP_EAGAIN)
+            return 0;
+        if (err)
+            return TP_EFULL;
+        if (fold(cf, &e))
+            return 0;   /* full: the rest waits for the next message */
+        (*cursor)++;
+    }
+}
+
+int tp_conflate_pending(const struct tp_conflate *cf) {
+    return cf->n;
+}
+
+int tp_conflate_render(struct tp_conflate *cf, char *buf, size_t cap) {
+    struct buf b = {buf, 0, cap};
+    int n = 0;
+    for (int i = 0; i < cf->n; i++) {
+        size_t mark = b.len;
+        put(&b, n ? "," : "[", 1);
+        render_one(&b, &cf->ev[i]);
+        if (b.len + 1 >= cap) {   /* too much for one message: the rest is dropped */
+            b.len = mark;
+            break;
+        }
+        n++;
+    }
+    cf->n = 0;
+    memset(cf->slot, 0, sizeof cf->slot);
     if (n == 0)
         return 0;
     put(&b, "]", 1);

@@ -57,8 +57,8 @@ def get_json(port, path):
 class StreamCollector:
     """Connects to /stream and keeps every event until the server closes."""
 
-    def __init__(self, port):
-        self.url = "ws://127.0.0.1:%d/stream" % port
+    def __init__(self, port, query=""):
+        self.url = "ws://127.0.0.1:%d/stream%s" % (port, query)
         self.events, self.messages = [], 0
         self.connected = threading.Event()
         self.closed = threading.Event()

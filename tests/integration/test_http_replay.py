@@ -5,7 +5,8 @@
    reasons), skipped, late; rows by table and the latency histogram agree
    with the applied count.
 2. /stream delivers every applied tick exactly once, equal to the stored
-   rows, and bar updates for the configured intervals.
+   rows, and bar updates for the configured intervals; a client asking for
+   ?conflate=100 gets fewer events, ending with each symbol's newest tick.
 3. /api/latest, /api/bars and /api/ticks print exactly (byte for byte) what
    `tickpipe query ... --format json` prints; bad parameters are 400 with a
    message naming the parameter; /healthz is 200 throughout.
@@ -114,6 +115,19 @@ def check_stream(st, db, applied):
     print("stream: %d ticks exactly once in %d messages, %d bar updates" % (len(ticks), st.messages, len(bars)))
 
 
+def check_conflated(cf, db):
+    con = sqlite3.connect(db)
+    newest = dict(con.execute("SELECT symbol, max(seq) FROM ticks GROUP BY symbol").fetchall())
+    con.close()
+    last = {}
+    for e in cf.events:
+        if e["type"] == "tick":
+            check(e["seq"] > last.get(e["symbol"], 0), "conflated ticks go forward: %s" % e)
+            last[e["symbol"]] = e["seq"]
+    check(last == newest, "conflated stream ends with each symbol's newest tick: %s vs %s" % (last, newest))
+    print("conflated stream: %d events in %d messages" % (len(cf.events), cf.messages))
+
+
 def main():
     work = tmpdir("tp-http-replay-")
     rec = os.path.join(work, "rec.txt")
@@ -122,8 +136,9 @@ def main():
     run, port = start_run(work, ["--source", "replay:-", "--bars", "1s,1m", "--store", "sqlite:" + db,
                                  "--deadletter", os.path.join(work, "dl.jsonl")], stdin=True)
     try:
-        st = StreamCollector(port)
-        check(st.connected.wait(20) and not st.error, "/stream did not connect: %s" % st.error)
+        st, cf = StreamCollector(port), StreamCollector(port, "?conflate=100")
+        for c in (st, cf):
+            check(c.connected.wait(20) and not c.error, "/stream did not connect: %s" % c.error)
         check(get(port, "/healthz")[0] == 200, "/healthz while idle")
         with open(rec, "rb") as f:
             run.p.stdin.write(f.read())
@@ -140,6 +155,8 @@ def main():
         check_metrics(m, summary)
         check(st.closed.wait(20), "/stream was not closed when run ended")
         check_stream(st, db, int(re.search(r"applied=(\d+)", summary).group(1)))
+        check(cf.closed.wait(20), "/stream?conflate was not closed when run ended")
+        check_conflated(cf, db)
     finally:
         run.kill()
     print("ok")

@@ -499,8 +499,9 @@ static void proc_publish(struct proc *pr, int64_t now) {
         struct tp_kafka_lag lag[64];
         int n = tp_kafka_consumer_lag(pr->c, lag, 64), waiting = 0;
         for (int i = 0; i < n && i < 64; i++) {
-            tp_metrics_lag(m, lag[i].partition, lag[i].lag);
-            waiting |= lag[i].lag > 0;
+            if (lag[i].lag >= 0)   /* -1: watermark not known yet */
+                tp_metrics_lag(m, lag[i].partition, lag[i].lag);
+            waiting |= lag[i].lag != 0;
         }
         moved |= !waiting;
     }

@@ -186,8 +186,10 @@ static void *reader_main(void *arg) {
             err = tp_errf(r->errbuf, sizeof r->errbuf, TP_ENOMEM, "reader: out of memory");
             break;
         }
-        tp_metrics_frame_seen(r->m);
         if (b->n == 0) {
+            /* Once per batch: a busy source starts one every 512 frames, a
+             * live one at each burst; both far finer than silence is judged. */
+            tp_metrics_frame_seen(r->m);
             b->recv_us = r->m ? tp_metrics_now_us() : 0;
             /* Share the JSON rendering between the two threads: the reader
              * takes it on while the processor has a backlog, and leaves it

@@ -167,7 +167,7 @@ void tp_metrics_observe_buckets(struct tp_metrics *m, enum tp_hist h, const int6
 
 void tp_metrics_lag(struct tp_metrics *m, int32_t partition, int64_t lag) {
     if (m && partition >= 0 && partition < MAX_PARTITIONS)
-        atomic_store_explicit(&m->lag[partition], lag < 0 ? 0 : lag, memory_order_relaxed);
+        atomic_store_explicit(&m->lag[partition], lag, memory_order_relaxed);
 }
 
 void tp_metrics_health_config(struct tp_metrics *m, int live, int64_t silent_ms, int64_t stuck_ms) {

@@ -58,8 +58,8 @@ int tp_metrics_bucket(double seconds);
 void tp_metrics_observe_buckets(struct tp_metrics *m, enum tp_hist h, const int64_t *counts,
                                 double sum_seconds);
 
-/* Kafka consumer lag of one partition (messages), from the processing
- * thread; at most 256 partitions are shown. */
+/* Kafka consumer lag of one partition (messages, >= 0; do not report an
+ * unknown lag), from the processing thread; partitions 0..255 are shown. */
 void tp_metrics_lag(struct tp_metrics *m, int32_t partition, int64_t lag);
 
 /* Health inputs. live: the source is live (silence is a fault);

@@ -51,8 +51,9 @@ def main():
             m.clear()
             m.update(scrape(port))
             lags = [v for k, v in m.items() if k.startswith("tickpipe_kafka_consumer_lag{")]
-            return len(lags) == 4 and all(v == 0 for v in lags) and m["tickpipe_frames_total"] > 0
-        h.wait_for(settled, 60, "every partition consumed (lag 0 on 4 partitions)")
+            return (len(lags) == 4 and all(v == 0 for v in lags) and m["tickpipe_frames_total"] > 0
+                    and m["tickpipe_store_rows_total{table=ticks}"] == m["tickpipe_applied_total"])
+        h.wait_for(settled, 60, "every partition consumed (lag 0 on 4 partitions) and committed")
         h.wait_for(lambda: get(port, "/healthz")[0] == 200, 20, "/healthz 200 at the end of the topic")
         status, body = get(port, "/api/latest")
         want = subprocess.run([h.TP_BIN, "query", "--store", "sqlite:" + db, "latest", "--format", "json"],

@@ -404,9 +404,11 @@ static int parse_addr(const char *addr, char *host, size_t hsize, int *port) {
     return 0;
 }
 
+/* lws logging is process-wide and the Yahoo source sets the same level:
+ * errors and warnings, through our log, from whichever part spoke. */
 static void lws_log_emit(int level, const char *line) {
     (void)level;
-    tp_warn(STAGE, "%.*s", (int)strcspn(line, "\n"), line);
+    tp_warn("lws", "%.*s", (int)strcspn(line, "\n"), line);
 }
 
 int tp_http_start(struct tp_http **out, const struct tp_http_opts *o, char *errbuf,
@@ -433,7 +435,7 @@ int tp_http_start(struct tp_http **out, const struct tp_http_opts *o, char *errb
     info.protocols = protocols;
     info.user = h;
     info.options = strchr(host, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
-    lws_set_log_level(LLL_ERR, lws_log_emit);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     h->ctx = lws_create_context(&info);
     struct lws_vhost *vh = h->ctx ? lws_get_vhost_by_name(h->ctx, "default") : NULL;
     h->port = vh ? lws_get_vhost_listen_port(vh) : -1;

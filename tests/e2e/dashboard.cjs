@@ -41,7 +41,23 @@ async function main() {
     console.log('chart: %d candles after %d bar updates; %d ticks streamed; %s',
                 after.candles, after.updates, after.ticks, after.health);
     if (!after.health.includes('ok')) throw new Error('health badge: ' + after.health);
-    if (await page.locator('#chart canvas').count() < 1) throw new Error('no chart canvas');
+    // The candles are really painted: pixels of lightweight-charts' default
+    // up (#26a69a) and down (#ef5350) colours on the chart's canvases.
+    const painted = await page.evaluate(() => {
+      let n = 0;
+      for (const c of document.querySelectorAll('#chart canvas')) {
+        if (!c.width || !c.height) continue;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) {
+          const up = d[i] === 38 && d[i + 1] === 166 && d[i + 2] === 154;
+          const down = d[i] === 239 && d[i + 1] === 83 && d[i + 2] === 80;
+          if ((up || down) && d[i + 3] === 255) n++;
+        }
+      }
+      return n;
+    });
+    console.log('chart: %d candle pixels painted', painted);
+    if (painted < 50) throw new Error('the chart painted no candles');
     await page.screenshot({ path: shot });
     if (errors.length) throw new Error('errors in the page: ' + errors.join('; '));
   } finally {

@@ -17,13 +17,17 @@
  * A client that asks for /stream?conflate=MS (the dashboard) gets, every
  * MS, the newest tick per symbol and bar state per bar instead.
  */
+#include <errno.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
@@ -297,6 +301,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len) {
     struct conn *c = user;
     struct tp_http *h = wsi ? server_of(wsi) : NULL;
+    if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
+        return is_stream_uri(wsi) && h->o.ev ? 0 : 1;
+    if (!c)   /* a connection that closes before lws gave it its state (browser preconnects) */
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return on_http(wsi, c, in);
@@ -308,8 +316,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         free(c->body);
         c->body = NULL;
         return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return is_stream_uri(wsi) && h->o.ev ? 0 : 1;
     case LWS_CALLBACK_ESTABLISHED:
         return stream_accept(wsi, c, h);
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -406,6 +412,33 @@ static int parse_addr(const char *addr, char *host, size_t hsize, int *port) {
 
 /* lws logging is process-wide and the Yahoo source sets the same level:
  * errors and warnings, through our log, from whichever part spoke. */
+/* Binds a throwaway socket to host:port: lws leaks memory when it cannot
+ * bind its own, and says less about why. Returns 0, TP_EINVAL (host is not
+ * an IP address) or TP_EIO with why filled. */
+static int probe_bind(const char *host, int port, char *why, size_t size) {
+    struct addrinfo hints, *ai = NULL;
+    char ps[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+    snprintf(ps, sizeof ps, "%d", port);
+    if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai) {
+        snprintf(why, size, "%s is not an IP address", host);
+        return TP_EINVAL;
+    }
+    int one = 1, err = 0;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        snprintf(why, size, "cannot listen on %s port %d: %s", host, port, strerror(errno));
+        err = TP_EIO;
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return err;
+}
+
 static void lws_log_emit(int level, const char *line) {
     (void)level;
     tp_warn("lws", "%.*s", (int)strcspn(line, "\n"), line);
@@ -419,6 +452,10 @@ int tp_http_start(struct tp_http **out, const struct tp_http_opts *o, char *errb
     if (parse_addr(o->addr, host, sizeof host, &port))
         return tp_errf(errbuf, errsize, TP_EINVAL,
                        "--http %s: expected PORT, HOST:PORT or [IPV6]:PORT", o->addr);
+    char why[300];
+    int err = probe_bind(host, port, why, sizeof why);
+    if (err)
+        return tp_errf(errbuf, errsize, err, "--http %s: %s", o->addr, why);
     struct tp_http *h = calloc(1, sizeof *h);
     if (!h || !(h->msg = malloc(LWS_PRE + MSG_MAX))) {
         free(h);

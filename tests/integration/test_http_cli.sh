@@ -30,6 +30,7 @@ wait_port() { # wait_port ERRFILE: the port of 'serving http on port N', within 
 }
 expect 2 "--http nohost::: expected PORT, HOST:PORT" -- run --source sim:count=1 --http nohost:: --store "sqlite:$work/a.db"
 expect 2 "--http 99999" -- run --source sim:count=1 --http 99999 --store "sqlite:$work/a.db"
+expect 2 "localhost is not an IP address" -- run --source sim:count=1 --http localhost:0 --store "sqlite:$work/a.db"
 expect 2 "--http x" -- process --kafka 127.0.0.1:1 --store "sqlite:$work/p.db" --http x
 for cmd in run process; do
   if "$bin" $cmd --help | grep -q -- "--http ADDR"; then ok; else bad "$cmd --help lists no --http"; fi
@@ -44,6 +45,10 @@ if port=$(wait_port "$work/one.err"); then
   ok
   expect 1 "cannot listen" -- run --source sim:count=1 --store "sqlite:$work/two.db" --http "127.0.0.1:$port"
   if curl -sf "http://127.0.0.1:$port/healthz" | grep -q ok; then ok; else bad "bare port: no /healthz on 127.0.0.1"; fi
+  # connections that close before sending a request (browsers preconnect)
+  for _ in 1 2 3 4 5; do exec 5<>"/dev/tcp/127.0.0.1/$port"; exec 5>&-; done
+  for _ in 1 2 3 4 5; do exec 5<>"/dev/tcp/127.0.0.1/$port"; printf 'GET /metr' >&5; exec 5>&-; done
+  if curl -sf "http://127.0.0.1:$port/healthz" | grep -q ok; then ok; else bad "the server died after idle connections closed"; fi
   lan=$(hostname -I 2>/dev/null | awk '{print $1}')
   if [ -n "$lan" ] && [ "$lan" != 127.0.0.1 ]; then
     if curl -s -m 2 "http://$lan:$port/healthz" >/dev/null; then bad "bare port also listens on $lan"; else ok; fi

@@ -17,5 +17,6 @@ apt-get install -y -qq --no-install-recommends \
   librdkafka-dev libwebsockets-dev libjansson-dev libsqlite3-dev libssl-dev libinih-dev \
   sqlite3 openssl kcat procps bc groff-base man-db systemd \
   python3 python3-protobuf python3-websockets python3-cassandra python3-confluent-kafka python3-yaml \
+  python3-prometheus-client nodejs npm chromium \
   >/dev/null
 echo "install-deps.sh: done"

@@ -19,7 +19,9 @@
  *
  * Threads: both commands run on the main thread only; librdkafka's
  * callbacks reach us on this thread. SIGINT/SIGTERM (main.c's stop flag)
- * end the loop cleanly: flush, commit, leave the group.
+ * end the loop cleanly: flush, commit, leave the group. With --http,
+ * process also serves metrics, health, the API and the dashboard from the
+ * HTTP thread (src/http/), fed by relaxed atomics published here.
  */
 #include <errno.h>
 #include <signal.h>
@@ -37,6 +39,7 @@
 #include "core/tp_deadletter.h"
 #include "process/tp_processor.h"
 #include "sink/tp_store.h"
+#include "sink/tp_tap.h"
 #include "source/tp_decode.h"
 #include "source/tp_source.h"
 #include "tp_cmd.h"
@@ -277,6 +280,9 @@ struct proc {
     struct proc_part parts[1024];
     int64_t pending, last_commit, last_lag;
     struct tp_processor_stats carried;   /* stats of processors rebuilt after a loss */
+    const char *http, *web_root;         /* --http */
+    int64_t health_stuck, last_pub;
+    struct tp_cmd_http web;
     char raw[4 * ((TP_PAYLOAD_MAX + 2) / 3) + 1];
     char errbuf[512];
 };
@@ -366,6 +372,7 @@ static int on_revoking(void *opaque, const char *topic, const int32_t *partition
     (void)n;
     if (pr->failed)
         return 0;   /* leaving after a fatal error: the store keeps its checkpoint */
+    tp_metrics_add(pr->web.m, TP_M_KAFKA_REBALANCES, 1);
     if (lost) {
         tp_warn("process", "partitions were lost to the group; discarding uncommitted work");
     } else if (proc_commit(pr) < 0) {
@@ -444,6 +451,7 @@ static int proc_message(struct proc *pr, const struct tp_kafka_msg *m) {
     else if (!tp_quote_has(&q, TP_F_PRICE))
         reason = "missing price";
     if (reason) {
+        tp_metrics_reject(pr->web.m, reason, 1);
         size_t n = m->len > TP_PAYLOAD_MAX ? TP_PAYLOAD_MAX : m->len;
         it.kind = TP_ITEM_REJECT;
         it.reason = reason;
@@ -459,6 +467,8 @@ static int proc_message(struct proc *pr, const struct tp_kafka_msg *m) {
         tp_processor_advance(pr->p, src->slot, src_line, src_line);
         src->line = src_line;
     }
+    if (pr->web.tap)
+        tp_store_tap_received(pr->web.tap, tp_metrics_now_us());
     int rc = tp_processor_apply(pr->p, &it);
     if (rc < 0)
         return rc;
@@ -478,6 +488,38 @@ static void log_lag(struct proc *pr) {
                                 (long long)lag[i].lag);
     if (n > 0)
         tp_info("process", "consumer lag of %s:%s", pr->topic, line);
+}
+
+/* --http: copies the counters of the summary line (including those of
+ * processors rebuilt after a loss) and, every second, the consumer lag.
+ * Progress: messages were processed, or nothing is waiting (idle by
+ * design: no partition, or every partition at its end). */
+static void proc_publish(struct proc *pr, int64_t now) {
+    struct tp_metrics *m = pr->web.m;
+    if (!m || now - pr->last_pub < 100)
+        return;
+    struct tp_processor_stats s = pr->carried, cur;
+    tp_processor_stats(pr->p, &cur);
+    add_stats(&s, &cur);
+    int moved = s.frames != tp_metrics_get(m, TP_M_FRAMES);
+    tp_metrics_set(m, TP_M_FRAMES, s.frames);
+    tp_metrics_set(m, TP_M_APPLIED, s.applied);
+    tp_metrics_set(m, TP_M_DUPLICATES, s.duplicates);
+    tp_metrics_set(m, TP_M_SKIPPED, s.skipped);
+    tp_metrics_set(m, TP_M_LATE, s.late);
+    if (now / 1000 != pr->last_pub / 1000) {
+        struct tp_kafka_lag lag[64];
+        int n = tp_kafka_consumer_lag(pr->c, lag, 64), waiting = 0;
+        for (int i = 0; i < n && i < 64; i++) {
+            if (lag[i].lag >= 0)   /* -1: watermark not known yet */
+                tp_metrics_lag(m, lag[i].partition, lag[i].lag);
+            waiting |= lag[i].lag != 0;
+        }
+        moved |= !waiting;
+    }
+    if (moved || tp_kafka_consumer_at_end(pr->c))
+        tp_metrics_progress(m);
+    pr->last_pub = now;
 }
 
 /* The consume loop; returns 0 at the end (signal or --exit-at-end) or a
@@ -505,6 +547,7 @@ static int proc_loop(struct proc *pr) {
             log_lag(pr);
             pr->last_lag = now;
         }
+        proc_publish(pr, now);
         if (!pr->exit_at_end || !tp_kafka_consumer_at_end(pr->c)) {
             end_since = 0;
             continue;
@@ -528,6 +571,12 @@ static int proc_open(struct proc *pr) {
     rc = tp_store_open(&pr->st, pr->store_spec, pr->errbuf, sizeof pr->errbuf);
     if (rc < 0)
         return rc == TP_EINVAL ? 2 : 1;
+    struct tp_cmd_http_opts ho = {.addr = pr->http, .web_root = pr->web_root,
+                                  .store = pr->store_spec, .stuck_ms = pr->health_stuck};
+    if ((rc = tp_cmd_http_start(&pr->web, "process", &ho, &pr->st))) {
+        pr->errbuf[0] = '\0';   /* already reported */
+        return rc;
+    }
     if (tp_processor_new(&pr->p, pr->st, &pr->po, pr->errbuf, sizeof pr->errbuf) < 0)
         return 2;
     struct tp_kafka_hooks hooks = {.assigned = on_assigned, .revoking = on_revoking, .opaque = pr};
@@ -560,6 +609,8 @@ static int proc_close(struct proc *pr, int status) {
             "skipped=%lld late=%lld\n", (long long)s.frames, (long long)s.applied,
             (long long)s.duplicates, (long long)s.rejected, (long long)s.skipped,
             (long long)s.late);
+    pr->last_pub = 0;
+    proc_publish(pr, tp_mono_ms());
     return status;
 }
 
@@ -585,6 +636,9 @@ int tp_cmd_process(int argc, char **argv) {
         {"exit-at-end", TP_OPT_FLAG, &pr->exit_at_end, NULL, NULL, "exit once every assigned partition is at its end (tests)", 0, 0},
         {"end-grace", TP_OPT_DUR, &pr->grace_ms, "1s", NULL, "with --exit-at-end: how long the end must stay idle", 0, 600000},
         {"log-level", TP_OPT_CHOICE, &pr->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
+        {"http", TP_OPT_STR, &pr->http, NULL, "ADDR", "serve /metrics, /healthz, /api/, /stream and the dashboard on ADDR (PORT = 127.0.0.1:PORT)", 0, 0},
+        {"web-root", TP_OPT_STR, &pr->web_root, NULL, "DIR", "dashboard files (default: the installed ones, else the build tree's)", 0, 0},
+        {"health-stuck", TP_OPT_DUR, &pr->health_stuck, "30s", "DUR", "/healthz fails when the processing makes no progress for DUR", 1, 86400000},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
                                "Consumes ticks from Kafka as a consumer-group member and stores "
@@ -610,7 +664,8 @@ int tp_cmd_process(int argc, char **argv) {
     }
     status = proc_open(pr);
     if (status) {
-        fprintf(stderr, "tickpipe process: %s\n", pr->errbuf);
+        if (pr->errbuf[0])
+            fprintf(stderr, "tickpipe process: %s\n", pr->errbuf);
     } else {
         int rc = proc_loop(pr);
         if (rc < 0)
@@ -618,9 +673,11 @@ int tp_cmd_process(int argc, char **argv) {
         status = proc_close(pr, rc < 0 ? 1 : 0);
         pr->failed = status != 0;
     }
+    tp_cmd_http_stop(&pr->web);
     tp_kafka_consumer_free(pr->c);
     tp_processor_free(pr->p);
     tp_store_free(pr->st);
+    tp_cmd_http_free(&pr->web);
     free(pr);
     return status;
 }

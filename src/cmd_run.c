@@ -20,6 +20,11 @@
  * source closed (socket down, silent) and sends them down the bus as GAP
  * items, in order with the frames; at start, the time since the previous
  * live capture's last commit into the same store is a "not running" gap.
+ *
+ * With --http, a third thread serves metrics, health, the API and the
+ * dashboard (src/http/). The pipeline only writes relaxed atomics for it
+ * (tp_metrics) and, after each commit, events into a ring (the store is
+ * wrapped by sink/tap.c); it never waits for that thread.
  */
 #include <inttypes.h>
 #include <fcntl.h>
@@ -35,10 +40,14 @@
 #include "core/tp_clock.h"
 #include "bus/tp_queue.h"
 #include "core/tp_error.h"
+#include "core/tp_events.h"
 #include "core/tp_log.h"
+#include "core/tp_metrics.h"
 #include "core/tp_opts.h"
 #include "process/tp_processor.h"
+#include "http/tp_http.h"
 #include "sink/tp_store.h"
+#include "sink/tp_tap.h"
 #include "source/tp_decode.h"
 #include "source/tp_source.h"
 #include "tp_cmd.h"
@@ -63,6 +72,7 @@ struct item {
 struct batch {
     int n;
     uint32_t used;
+    int64_t recv_us;          /* when its first frame was read (with --http) */
     struct item items[BATCH_ITEMS];
     uint8_t arena[ARENA_BYTES];
 };
@@ -75,6 +85,7 @@ struct reader {
     int render_json;          /* the store writes JSON: the reader may render it */
     int render_batch;         /* render in the batch being filled */
     int live;                 /* a live source that reports gaps */
+    struct tp_metrics *m;     /* NULL without --http */
     int err;
     char errbuf[512];
 };
@@ -212,6 +223,10 @@ static void *reader_main(void *arg) {
             break;
         }
         if (b->n == 0) {
+            /* Once per batch: a busy source starts one every 512 frames, a
+             * live one at each burst; both far finer than silence is judged. */
+            tp_metrics_frame_seen(r->m);
+            b->recv_us = r->m ? tp_metrics_now_us() : 0;
             /* Share the JSON rendering between the two threads: the reader
              * takes it on while the processor has a backlog, and leaves it
              * to the processor while the processor keeps up. */
@@ -233,7 +248,7 @@ static void *reader_main(void *arg) {
     return NULL;
 }
 
-static int apply_batch(struct tp_processor *p, struct batch *b, int slot) {
+static int apply_batch(struct tp_processor *p, struct batch *b, int slot, struct tp_metrics *m) {
     for (int i = 0; i < b->n; i++) {
         const struct item *it = &b->items[i];
         if (it->kind == TP_ITEM_GAP) {
@@ -244,6 +259,8 @@ static int apply_batch(struct tp_processor *p, struct batch *b, int slot) {
                 return err;
             continue;
         }
+        if (m && it->kind == TP_ITEM_REJECT)
+            tp_metrics_reject(m, it->reason, 1);
         struct tp_item ti = {
             .kind = it->kind, .q = &it->q, .payload = b->arena + it->payload_off,
             .payload_len = it->payload_len, .reason = it->reason,
@@ -267,7 +284,8 @@ static void print_summary(const char *word, const struct tp_processor_stats *s) 
 
 struct run_cfg {
     const char *source, *symbols, *symbols_file, *store, *bars, *deadletter, *tls_ca, *log_level;
-    int64_t lateness, symbols_per_socket, batch, silent_ms;
+    const char *http, *web_root;
+    int64_t lateness, symbols_per_socket, batch, silent_ms, health_silence, health_stuck;
     int progress, quiet;
 };
 
@@ -336,9 +354,33 @@ static int record_not_running(struct tp_processor *p, const char *symbols) {
     return err ? err : tp_processor_commit(p);
 }
 
+/* What --http watches; both NULL without it. */
+struct watch {
+    struct tp_metrics *m;
+    struct tp_store *tap;
+};
+
+/* Copies the processor's and the bus's counters for /metrics (the
+ * processor itself stays single-threaded). */
+static void publish_stats(struct tp_metrics *m, const struct tp_processor *p,
+                          const struct tp_queue_stats *qs) {
+    if (!m)
+        return;
+    struct tp_processor_stats s;
+    tp_processor_stats(p, &s);
+    tp_metrics_set(m, TP_M_FRAMES, s.frames);
+    tp_metrics_set(m, TP_M_APPLIED, s.applied);
+    tp_metrics_set(m, TP_M_DUPLICATES, s.duplicates);
+    tp_metrics_set(m, TP_M_SKIPPED, s.skipped);
+    tp_metrics_set(m, TP_M_LATE, s.late);
+    tp_metrics_set(m, TP_M_QUEUE_DEPTH, qs->depth);
+    tp_metrics_set(m, TP_M_QUEUE_CAPACITY, qs->capacity);
+    tp_metrics_set(m, TP_M_QUEUE_PAUSES, qs->pauses);
+}
+
 /* The processing loop of the main thread. Returns 0, or 1 on a fatal error. */
 static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_queue *spare,
-                        int slot, int progress) {
+                        int slot, int progress, const struct watch *w) {
     int64_t last_commit = tp_mono_ms(), last_progress = last_commit;
     int64_t last_frames = 0;
     for (;;) {
@@ -346,9 +388,12 @@ static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_
         int err = tp_queue_pop(bus, &ptr, 200);
         if (err == TP_ECLOSED)
             return 0;
-        if (err == 0) {
+        int got = err == 0;
+        if (got) {
             struct batch *b = ptr;
-            err = apply_batch(p, b, slot);
+            if (w->tap)
+                tp_store_tap_received(w->tap, b->recv_us);
+            err = apply_batch(p, b, slot, w->m);
             if (tp_queue_push_nowait(spare, b) != 0)
                 free(b);
             if (err)
@@ -361,6 +406,11 @@ static int process_loop(struct tp_processor *p, struct tp_queue *bus, struct tp_
             if ((err = tp_processor_commit(p)))
                 goto fatal;
             last_commit = now;
+        }
+        if (w->m) {
+            publish_stats(w->m, p, &qs);
+            if (got || qs.depth == 0)   /* moved on, or idle by design */
+                tp_metrics_progress(w->m);
         }
         if (progress && now - last_progress >= 5000) {
             struct tp_processor_stats s;
@@ -396,6 +446,10 @@ int tp_cmd_run(int argc, char **argv) {
         {"batch", TP_OPT_INT, &c.batch, "8192", "N", "commit to the store at least every N frames", 1, 10000000},
         {"progress", TP_OPT_FLAG, &c.progress, NULL, NULL, "print progress every 5 s (on by default when stderr is a terminal)", 0, 0},
         {"log-level", TP_OPT_CHOICE, &c.log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
+        {"http", TP_OPT_STR, &c.http, NULL, "ADDR", "serve /metrics, /healthz, /api/, /stream and the dashboard on ADDR (PORT = 127.0.0.1:PORT)", 0, 0},
+        {"web-root", TP_OPT_STR, &c.web_root, NULL, "DIR", "dashboard files (default: the installed ones, else the build tree's)", 0, 0},
+        {"health-silence", TP_OPT_DUR, &c.health_silence, "60s", "DUR", "/healthz fails when a live source sends nothing for DUR", 1, 86400000},
+        {"health-stuck", TP_OPT_DUR, &c.health_stuck, "30s", "DUR", "/healthz fails when queued batches wait DUR without progress", 1, 86400000},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("run", "[options]",
                            "Runs every stage in one process: reads frames from the source, decodes "
@@ -434,6 +488,8 @@ int tp_cmd_run(int argc, char **argv) {
     struct tp_store *st = NULL;
     struct tp_processor *p = NULL;
     struct tp_queue *bus = NULL, *spare = NULL;
+    struct tp_cmd_http web = {0};
+    so.metrics = tp_cmd_http_metrics(&web, c.http);
     int status = 2, err, lock_fd = -2;
     if ((err = tp_source_open(&src, c.source, &so, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
@@ -452,6 +508,12 @@ int tp_cmd_run(int argc, char **argv) {
         status = err == TP_EINVAL ? 2 : 1;
         goto out;
     }
+    struct tp_cmd_http_opts ho = {.addr = c.http, .web_root = c.web_root, .store = c.store,
+                                  .live = strncmp(c.source, "yahoo", 5) == 0,
+                                  .silent_ms = c.health_silence, .stuck_ms = c.health_stuck};
+    if ((status = tp_cmd_http_start(&web, "run", &ho, &st)))
+        goto out;
+    status = 2;
     if ((err = tp_processor_new(&p, st, &po, errbuf, sizeof errbuf))) {
         fprintf(stderr, "tickpipe run: %s\n", errbuf);
         status = err == TP_EINVAL ? 2 : 1;
@@ -469,14 +531,15 @@ int tp_cmd_run(int argc, char **argv) {
         goto out;
     }
     struct reader r = {.src = src, .bus = bus, .spare = spare, .stop = tp_stop_flag(),
-                       .render_json = st->wants_json, .live = live};
+                       .render_json = st->wants_json, .live = live, .m = web.m};
     pthread_t th;
     if (pthread_create(&th, NULL, reader_main, &r) != 0) {
         fprintf(stderr, "tickpipe run: cannot start the reader thread\n");
         goto out;
     }
     int progress = c.progress || isatty(STDERR_FILENO);
-    status = process_loop(p, bus, spare, slot, progress);
+    struct watch w = {web.m, web.tap};
+    status = process_loop(p, bus, spare, slot, progress, &w);
     if (status) {
         tp_queue_close(bus);
         void *ptr;
@@ -498,9 +561,13 @@ int tp_cmd_run(int argc, char **argv) {
             struct tp_processor_stats s;
             tp_processor_stats(p, &s);
             print_summary(finite ? "done" : "stopped", &s);
+            struct tp_queue_stats qs;
+            tp_queue_stats(bus, &qs);
+            publish_stats(web.m, p, &qs);
         }
     }
 out:
+    tp_cmd_http_stop(&web);
     tp_processor_free(p);
     tp_store_free(st);
     tp_source_free(src);
@@ -514,5 +581,6 @@ out:
     free(symbols_buf);
     if (lock_fd >= 0)
         close(lock_fd);
+    tp_cmd_http_free(&web);
     return status;
 }

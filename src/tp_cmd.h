@@ -9,6 +9,12 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "core/tp_events.h"
+#include "core/tp_metrics.h"
+#include "http/tp_http.h"
+#include "sink/tp_store.h"
 
 /* Set to non-zero by SIGINT/SIGTERM (handlers installed by main.c). Long
  * running commands poll it and stop cleanly: flush, checkpoint, exit 0. */
@@ -48,6 +54,39 @@ int tp_cmd_check_paths(const char *cmd, const struct tp_cmd_path *paths, int n);
 /* Warns on stderr when --symbols or --symbols-file was given with a replay
  * source, which ignores them (sim and yahoo use them). */
 void tp_cmd_warn_ignored_symbols(const char *cmd, const char *source, int argc, char **argv);
+
+/* --http for run and process (src/cmd_http.c). */
+struct tp_cmd_http_opts {
+    const char *addr;        /* --http; NULL = off */
+    const char *web_root;    /* --web-root; NULL = default */
+    const char *store;       /* the STORE spec /api/ reads */
+    int live;                /* the source is live: silence makes /healthz 503 */
+    int64_t silent_ms, stuck_ms;
+};
+
+struct tp_cmd_http {
+    struct tp_metrics *m;    /* all NULL when --http is off */
+    struct tp_events *ev;
+    struct tp_store *tap;    /* the wrapped store (owned by the caller's *st) */
+    struct tp_http *h;
+};
+
+/* With --http (addr non-NULL): the metrics the stages report into, created
+ * on first call (NULL without --http, or when out of memory). w starts
+ * zeroed. */
+struct tp_metrics *tp_cmd_http_metrics(struct tp_cmd_http *w, const char *addr);
+
+/* With o->addr set: creates the metrics and events, wraps *st in the tap
+ * (the caller keeps owning *st, now the tap) and starts the server.
+ * Returns 0, or the exit status after printing why. */
+int tp_cmd_http_start(struct tp_cmd_http *w, const char *cmd, const struct tp_cmd_http_opts *o,
+                      struct tp_store **st);
+
+/* Lets /stream clients receive the last events, then stops the server. */
+void tp_cmd_http_stop(struct tp_cmd_http *w);
+
+/* Stops (if needed) and frees the metrics and events: after the store. */
+void tp_cmd_http_free(struct tp_cmd_http *w);
 
 int tp_cmd_run(int argc, char **argv);      /* src/cmd_run.c */
 int tp_cmd_query(int argc, char **argv);    /* src/cmd_query.c */

@@ -33,3 +33,10 @@ void tp_store_free(struct tp_store *st) {
     if (st)
         st->ops->free(st);
 }
+
+int tp_store_open_reader(struct tp_store **out, const char *spec, char *errbuf, size_t errsize) {
+    *out = NULL;
+    if ((strncmp(spec, "sqlite:", 7) == 0 && spec[7]) || strncmp(spec, "cassandra://", 12) == 0)
+        return tp_store_open_readonly(out, spec, errbuf, errsize);
+    return tp_errf(errbuf, errsize, TP_EINVAL, "--store %s: this store cannot be read back", spec);
+}

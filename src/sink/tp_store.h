@@ -140,6 +140,12 @@ int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
 int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf,
                            size_t errsize);
 
+/* Opens a second handle on an existing store for query() only, beside a
+ * writer in this process (the HTTP thread's reads): tp_store_open_readonly()
+ * (SQLite WAL readers never block the writer; Cassandra opens a session of
+ * its own). jsonl cannot be read: TP_EINVAL. */
+int tp_store_open_reader(struct tp_store **out, const char *spec, char *errbuf, size_t errsize);
+
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);
 

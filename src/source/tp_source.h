@@ -40,6 +40,7 @@ struct tp_source_opts {
     int64_t silent_timeout_ms;      /* a socket silent this long re-subscribes, twice
                                        this long reconnects; 0 = 30 s */
     const volatile int *stop;       /* set non-zero to ask the source to end */
+    struct tp_metrics *metrics;     /* --http counters (WebSocket connects...); NULL = none */
 };
 
 struct tp_source;

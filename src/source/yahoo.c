@@ -45,6 +45,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
+#include "../core/tp_metrics.h"
 #include "tp_decode.h"
 #include "ws_queue.h"
 
@@ -106,6 +107,7 @@ struct yahoo {
     struct tp_wsq *q;
     atomic_int quit, ended, any_paused;
     const volatile int *stop;
+    struct tp_metrics *m;       /* --http counters; NULL without --http */
     pthread_mutex_t mu;
     char fatal[1024];           /* guarded by mu; non-empty = fatal error */
     struct tp_gap *gaps;        /* guarded by mu: closed gaps not yet taken */
@@ -392,6 +394,9 @@ static void on_established(struct ws_sock *k) {
     int64_t now = tp_mono_ms();
     k->state = SOCK_OPEN;
     atomic_fetch_add(&y->open_sockets, 1);
+    tp_metrics_add(y->m, TP_M_WS_CONNECTS, 1);
+    if (k->opened_ms)
+        tp_metrics_add(y->m, TP_M_WS_RECONNECTS, 1);
     k->opened_ms = k->last_rx_ms = k->last_ping_ms = now;
     k->sub_pending = 1;
     k->ping_due = k->awaiting_pong = k->stale_logged = k->got_data = 0;
@@ -643,6 +648,8 @@ static void check_silent(struct ws_sock *k, int64_t now) {
         }
         atomic_fetch_add(&y->resubscribes, 1);
         atomic_fetch_add(&y->silent_sockets, 1);
+        tp_metrics_add(y->m, TP_M_WS_RESUBSCRIBES, 1);
+        tp_metrics_add(y->m, TP_M_WS_SILENT, 1);
         tp_warn(STAGE, "socket %d: silent for %.1fs although open; subscribing again", k->idx,
                 (double)(now - k->last_rx_ms) / 1000);
         lws_callback_on_writable(k->wsi);
@@ -893,6 +900,7 @@ int tp_source_yahoo_open(struct tp_source **out, const char *url, const struct t
         return tp_errf(errbuf, errsize, TP_ENOMEM, "out of memory");
     y->base.ops = &yahoo_ops;
     y->stop = o->stop;
+    y->m = o->metrics;
     pthread_mutex_init(&y->mu, NULL);
     int rc = setup(y, url, o, errbuf, errsize);
     if (!rc && pthread_create(&y->thr, NULL, service_main, y) != 0)

@@ -11,11 +11,30 @@
  * process is one consumer-group member. Each assigned partition is a
  * positioned input of the processor, keyed "kafka:<topic>:<partition>",
  * whose checkpoint (the next offset) is committed in the store atomically
- * with the outputs; the consumer resumes there, whatever Kafka's committed
- * offsets say. Before partitions are revoked the processor commits and
- * forgets its in-memory state, so the next owner reloads it from the store.
- * When the group took partitions away already (lost), uncommitted work is
- * discarded by rebuilding the processor from the store instead.
+ * with the outputs; the consumer resumes there. Before partitions are
+ * revoked the processor commits and forgets its in-memory state, so the
+ * next owner reloads it from the store. When the group took partitions
+ * away already (lost), uncommitted work is discarded by rebuilding the
+ * processor from the store instead.
+ *
+ * Zombie fencing (Kafka Streams' and Flink's idea, kept in our store): on
+ * assignment the member claims the partition in the store, which moves the
+ * partition's ownership epoch forward; every commit carries the epochs it
+ * was assigned under and the store refuses it (TP_EFENCED) once any of them
+ * moved on, and refuses checkpoints that move backwards. So a member that
+ * was paused past its session and resumed can never change the store
+ * again: its batch is discarded, the partitions it still owns are moved
+ * back to the store's checkpoint and the moved ones are ignored until the
+ * group reassigns them. Nothing is committed while librdkafka reports the
+ * assignment lost.
+ *
+ * Store and group must agree: the group's committed offset (advisory,
+ * stored only after our store committed) can never be ahead of the store's
+ * checkpoint unless the store is another one or was reset; process stops
+ * then (exit 1) unless --rebuild says to rebuild this store anyway. Offsets
+ * that can no longer be read (retention moved the log start past the
+ * checkpoint, or the fetch jumped forward) are losses: logged, counted in
+ * the summary line (lost=) and recorded per partition (tp_loss).
  *
  * Threads: both commands run on the main thread only; librdkafka's
  * callbacks reach us on this thread. SIGINT/SIGTERM (main.c's stop flag)
@@ -29,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bus/tp_kafka.h"
 #include "core/tp_error.h"
@@ -260,15 +280,24 @@ struct part_source {
 
 struct proc_part {
     int slot;            /* processor position slot; -1 when not assigned */
+    int fenced;          /* another member owns it now: ignore its messages */
+    int64_t epoch;       /* ownership epoch claimed at assignment (0: store cannot fence) */
     int64_t next;        /* next offset to apply */
     int64_t line;        /* messages consumed so far (checkpointed) */
     int64_t stored;      /* next offset last handed to Kafka (advisory) */
+    int stale_logged;    /* a stale delivery was logged since the assignment */
     struct part_source src[PART_SOURCES];
     int nsrc;
 };
 
 struct proc {
     const char *brokers, *topic, *group, *store_spec, *bars, *deadletter, *log_level;
+    const char *instance;   /* --instance: group.instance.id and owner name */
+    char owner[300];        /* who claims partitions in the store */
+    int rebuild;            /* --rebuild: the store may be behind the group */
+    int64_t lost;           /* messages that could no longer be read */
+    int64_t fenced_commits; /* batches refused because partitions moved on */
+    int revoking;           /* inside the revoking hook */
     struct tp_strlist conf;
     int64_t lateness_ms, commit_ms, batch, lag_ms, grace_ms;
     int exit_at_end;
@@ -293,22 +322,82 @@ static struct proc_part *proc_part(struct proc *pr, int32_t partition) {
     return &pr->parts[partition];
 }
 
-static int on_assigned(void *opaque, const char *topic, int32_t partition, int64_t *offset) {
-    struct proc *pr = opaque;
-    struct proc_part *pp = proc_part(pr, partition);
+static void part_key(struct proc *pr, int32_t partition, char *key, size_t size) {
+    snprintf(key, size, "kafka:%s:%d", pr->topic, (int)partition);
+}
+
+/* Registers partition's position with the processor, fenced with epoch;
+ * fills *pos and *line from the store's checkpoint. */
+static int register_part(struct proc *pr, int32_t partition, int64_t epoch, int64_t *pos,
+                         int64_t *line) {
     char key[512];
-    int64_t pos = 0, line = 0;
-    if (!pp) {
-        tp_error("process", "partition %d of %s is beyond the supported 1024", (int)partition, topic);
-        return -1;
-    }
-    snprintf(key, sizeof key, "kafka:%s:%d", topic, (int)partition);
-    int slot = tp_processor_position(pr->p, key, &pos, &line);
-    if (slot < 0) {
+    part_key(pr, partition, key, sizeof key);
+    int slot = tp_processor_position(pr->p, key, pos, line);
+    if (slot < 0 || (epoch > 0 && tp_processor_fence(pr->p, slot, key, epoch) < 0)) {
         tp_error("process", "%s: %s", key, tp_processor_last_error(pr->p));
         return -1;
     }
-    *pp = (struct proc_part){.slot = slot, .next = pos, .line = line, .stored = pos};
+    return slot;
+}
+
+/* Records the offsets [from, to) of partition as lost. */
+static void record_loss(struct proc *pr, int32_t partition, int64_t from, int64_t to,
+                        const char *reason) {
+    char key[512];
+    part_key(pr, partition, key, sizeof key);
+    pr->lost += to - from;
+    tp_error("process", "LOSS: %s offsets %lld..%lld (%lld messages) can no longer be read: %s",
+             key, (long long)from, (long long)(to - 1), (long long)(to - from), reason);
+    if (tp_store_record_loss(pr->st, key, from, to, reason) < 0)
+        tp_error("process", "cannot record the loss in the store: %s", pr->st->last_error);
+}
+
+/* The group committed further than this store: wrong store, or reset. */
+static int refuse_behind(struct proc *pr, const struct tp_kafka_assignment *a, int64_t pos,
+                         int have) {
+    char stored[64];
+    snprintf(stored, sizeof stored, have ? "is at offset %lld" : "has no checkpoint for it",
+             (long long)pos);
+    tp_error("process", "partition %d of %s: the group %s has committed offset %lld but the "
+             "store %s %s. This store is not the one the group writes to, or it was reset. "
+             "Point --store at the group's store, use a --group of its own for this store, or "
+             "start with --rebuild to rebuild this store from its checkpoint (the start of "
+             "the topic for an empty store)", (int)a->partition, a->topic, pr->group,
+             (long long)a->committed, pr->store_spec, stored);
+    return -1;
+}
+
+static int on_assigned(void *opaque, const struct tp_kafka_assignment *a, int64_t *offset) {
+    struct proc *pr = opaque;
+    struct proc_part *pp = proc_part(pr, a->partition);
+    char key[512];
+    int64_t pos = 0, line = 0, epoch = 0;
+    if (!pp) {
+        tp_error("process", "partition %d of %s is beyond the supported 1024", (int)a->partition,
+                 a->topic);
+        return -1;
+    }
+    part_key(pr, a->partition, key, sizeof key);
+    /* Claim first, then read: a commit of the previous owner either landed
+     * before the claim (and we read it) or is refused after it. */
+    if (tp_store_claim(pr->st, key, pr->owner, &epoch) < 0) {
+        tp_error("process", "%s: cannot claim it in the store: %s", key, pr->st->last_error);
+        return -1;
+    }
+    int slot = register_part(pr, a->partition, epoch, &pos, &line);
+    if (slot < 0)
+        return -1;
+    int have = line > 0 || pos > 0;
+    if (a->committed > pos && !pr->rebuild && pr->st->has_state)   /* jsonl keeps none */
+        return refuse_behind(pr, a, pos, have);
+    if (a->log_start > pos) {
+        record_loss(pr, a->partition, pos, a->log_start,
+                    "the log start moved past the checkpoint (retention or deleted records)");
+        pos = a->log_start;
+        tp_processor_advance(pr->p, slot, pos, line);
+    }
+    *pp = (struct proc_part){.slot = slot, .epoch = epoch, .next = pos, .line = line,
+                             .stored = pos};
     *offset = pos;
     return 0;
 }
@@ -344,6 +433,42 @@ static int rebuild_processor(struct proc *pr) {
     return rc;
 }
 
+/* After a refused commit: forget everything uncommitted; partitions still
+ * ours (epoch unchanged in the store) go back to the store's checkpoint,
+ * the others are ignored until the group assigns them again. */
+static int discard_fenced(struct proc *pr) {
+    int64_t owned[sizeof pr->parts / sizeof *pr->parts];
+    for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++)
+        owned[i] = pr->parts[i].slot >= 0 ? pr->parts[i].epoch : -1;
+    if (rebuild_processor(pr) < 0)
+        return TP_EFATAL;
+    if (pr->revoking)
+        return 0;   /* every partition is being given up anyway */
+    for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++) {
+        struct proc_part *pp = &pr->parts[i];
+        char key[512];
+        int64_t epoch = 0, pos = 0, line = 0;
+        if (owned[i] < 0)
+            continue;
+        part_key(pr, (int32_t)i, key, sizeof key);
+        if (tp_store_get_epoch(pr->st, key, &epoch) < 0)
+            return TP_EFATAL;
+        if (epoch != owned[i]) {
+            tp_warn("process", "%s belongs to another member now; ignoring it until the group "
+                    "assigns it again", key);
+            pp->fenced = 1;
+            continue;
+        }
+        int slot = register_part(pr, (int32_t)i, epoch, &pos, &line);
+        if (slot < 0 || tp_kafka_consumer_seek(pr->c, (int32_t)i, pos, pr->errbuf,
+                                               sizeof pr->errbuf) < 0)
+            return TP_EFATAL;
+        *pp = (struct proc_part){.slot = slot, .epoch = epoch, .next = pos, .line = line,
+                                 .stored = pos};
+    }
+    return 0;
+}
+
 static void store_offsets(struct proc *pr) {
     for (size_t i = 0; i < sizeof pr->parts / sizeof *pr->parts; i++) {
         struct proc_part *pp = &pr->parts[i];
@@ -354,8 +479,25 @@ static void store_offsets(struct proc *pr) {
     }
 }
 
+/* A commit was refused (TP_EFENCED): count it and discard the batch. */
+static int on_fenced(struct proc *pr) {
+    pr->fenced_commits++;
+    tp_warn("process", "%s; discarding uncommitted work", tp_processor_last_error(pr->p));
+    return discard_fenced(pr);
+}
+
+/* Commits the batch, unless the partitions were taken away meanwhile:
+ * lost (librdkafka knows) or fenced (the store knows). Either way the
+ * batch is discarded and 0 returned; the rebalance that follows settles
+ * the assignment. */
 static int proc_commit(struct proc *pr) {
+    if (tp_kafka_consumer_lost(pr->c)) {
+        tp_warn("process", "the assignment was lost; discarding uncommitted work");
+        return discard_fenced(pr);
+    }
     int rc = tp_processor_commit(pr->p);
+    if (rc == TP_EFENCED)
+        return on_fenced(pr);
     if (rc < 0)
         return rc;
     pr->pending = 0;
@@ -375,10 +517,15 @@ static int on_revoking(void *opaque, const char *topic, const int32_t *partition
     tp_metrics_add(pr->web.m, TP_M_KAFKA_REBALANCES, 1);
     if (lost) {
         tp_warn("process", "partitions were lost to the group; discarding uncommitted work");
-    } else if (proc_commit(pr) < 0) {
-        tp_error("process", "checkpoint before revocation failed: %s",
-                 tp_processor_last_error(pr->p));
-        return -1;
+    } else {
+        pr->revoking = 1;
+        int rc = proc_commit(pr);
+        pr->revoking = 0;
+        if (rc < 0) {
+            tp_error("process", "checkpoint before revocation failed: %s",
+                     tp_processor_last_error(pr->p));
+            return -1;
+        }
     }
     /* Forget all in-memory state and positions: whichever partitions come
      * back later resume from what the store holds then, which another
@@ -419,6 +566,12 @@ static struct part_source *message_source(struct proc *pr, struct proc_part *pp,
     int slot = tp_processor_position(pr->p, key, &pos, &stored_line);
     if (slot < 0)
         return NULL;
+    if (pp->epoch > 0) {
+        char fence[512];
+        part_key(pr, m->partition, fence, sizeof fence);
+        if (tp_processor_fence(pr->p, slot, fence, pp->epoch) < 0)
+            return NULL;
+    }
     pp->src[pp->nsrc] = (struct part_source){id, slot, stored_line};
     return &pp->src[pp->nsrc++];
 }
@@ -428,9 +581,28 @@ static struct part_source *message_source(struct proc *pr, struct proc_part *pp,
  * again by a restarted ingest: it only advances the partition's offset. */
 static int proc_message(struct proc *pr, const struct tp_kafka_msg *m) {
     struct proc_part *pp = proc_part(pr, m->partition);
+    if (pp && pp->fenced)
+        return 0;
     if (!pp || pp->slot < 0) {
         tp_warn("process", "message from unassigned partition %d ignored", (int)m->partition);
         return 0;
+    }
+    if (m->offset < pp->next) {
+        /* Fetched before a rebalance or a reseek, delivered after it: the
+         * store's checkpoint is past it (applied by us or by the member
+         * that owned the partition meanwhile). Applying it would count it
+         * twice. */
+        if (!pp->stale_logged)
+            tp_info("process", "partition %d: ignoring messages fetched before the assignment "
+                    "(offset %lld, resuming at %lld)", (int)m->partition, (long long)m->offset,
+                    (long long)pp->next);
+        pp->stale_logged = 1;
+        return 0;
+    }
+    if (m->offset > pp->next) {
+        record_loss(pr, m->partition, pp->next, m->offset,
+                    "the consumer skipped them (offset reset or deleted records)");
+        pp->next = m->offset;
     }
     struct tp_quote q;
     const char *reason = NULL;
@@ -507,6 +679,8 @@ static void proc_publish(struct proc *pr, int64_t now) {
     tp_metrics_set(m, TP_M_DUPLICATES, s.duplicates);
     tp_metrics_set(m, TP_M_SKIPPED, s.skipped);
     tp_metrics_set(m, TP_M_LATE, s.late);
+    tp_metrics_set(m, TP_M_KAFKA_LOST, pr->lost);
+    tp_metrics_set(m, TP_M_KAFKA_FENCED, pr->fenced_commits);
     if (now / 1000 != pr->last_pub / 1000) {
         struct tp_kafka_lag lag[64];
         int n = tp_kafka_consumer_lag(pr->c, lag, 64), waiting = 0;
@@ -536,6 +710,8 @@ static int proc_loop(struct proc *pr) {
             rc = 0;
         else
             return rc;
+        if (rc == TP_EFENCED)   /* a full batch committed inside apply() */
+            rc = on_fenced(pr);
         int64_t now = tp_mono_ms();
         if (rc == 0 && pr->pending && now - pr->last_commit >= pr->commit_ms)
             rc = proc_commit(pr);
@@ -577,11 +753,25 @@ static int proc_open(struct proc *pr) {
         pr->errbuf[0] = '\0';   /* already reported */
         return rc;
     }
+    char host[256] = "?";
+    gethostname(host, sizeof host - 1);
+    snprintf(pr->owner, sizeof pr->owner, "%s%s%s pid %ld", pr->instance ? pr->instance : "",
+             pr->instance ? " on " : "", host, (long)getpid());
     if (tp_processor_new(&pr->p, pr->st, &pr->po, pr->errbuf, sizeof pr->errbuf) < 0)
         return 2;
     struct tp_kafka_hooks hooks = {.assigned = on_assigned, .revoking = on_revoking, .opaque = pr};
-    rc = tp_kafka_consumer_new(&pr->c, pr->brokers, pr->group, pr->topic, pr->conf.v, pr->conf.n,
-                               &hooks, pr->errbuf, sizeof pr->errbuf);
+    /* --instance first, so an explicit --kafka-conf group.instance.id wins */
+    const char *kv[TP_STRLIST_MAX + 1];
+    char static_id[300];
+    int nkv = 0;
+    if (pr->instance) {
+        snprintf(static_id, sizeof static_id, "group.instance.id=%s", pr->instance);
+        kv[nkv++] = static_id;
+    }
+    for (int i = 0; i < pr->conf.n; i++)
+        kv[nkv++] = pr->conf.v[i];
+    rc = tp_kafka_consumer_new(&pr->c, pr->brokers, pr->group, pr->topic, kv, nkv, &hooks,
+                               pr->errbuf, sizeof pr->errbuf);
     if (rc < 0)
         return rc == TP_EINVAL ? 2 : 1;
     return 0;
@@ -592,6 +782,8 @@ static int proc_open(struct proc *pr) {
 static int proc_close(struct proc *pr, int status) {
     if (status == 0) {
         int rc = pr->exit_at_end ? tp_processor_finish(pr->p) : proc_commit(pr);
+        if (rc == TP_EFENCED)   /* finish() refused: the new owners carry on */
+            rc = on_fenced(pr);
         if (rc < 0) {
             fprintf(stderr, "tickpipe process: %s\n", tp_processor_last_error(pr->p));
             status = 1;
@@ -606,9 +798,10 @@ static int proc_close(struct proc *pr, int status) {
     tp_processor_stats(pr->p, &now);
     add_stats(&s, &now);
     fprintf(stderr, "tickpipe: done frames=%lld applied=%lld duplicates=%lld rejected=%lld "
-            "skipped=%lld late=%lld\n", (long long)s.frames, (long long)s.applied,
-            (long long)s.duplicates, (long long)s.rejected, (long long)s.skipped,
-            (long long)s.late);
+            "skipped=%lld late=%lld lost=%lld fenced=%lld\n", (long long)s.frames,
+            (long long)s.applied, (long long)s.duplicates, (long long)s.rejected,
+            (long long)s.skipped, (long long)s.late, (long long)pr->lost,
+            (long long)pr->fenced_commits);
     pr->last_pub = 0;
     proc_publish(pr, tp_mono_ms());
     return status;
@@ -635,6 +828,8 @@ int tp_cmd_process(int argc, char **argv) {
         {"lag-interval", TP_OPT_DUR, &pr->lag_ms, "10s", NULL, "log consumer lag this often", 100, 86400000},
         {"exit-at-end", TP_OPT_FLAG, &pr->exit_at_end, NULL, NULL, "exit once every assigned partition is at its end (tests)", 0, 0},
         {"end-grace", TP_OPT_DUR, &pr->grace_ms, "1s", NULL, "with --exit-at-end: how long the end must stay idle", 0, 600000},
+        {"instance", TP_OPT_STR, &pr->instance, NULL, "ID", "static group membership (group.instance.id): a restart within the session keeps its partitions without a rebalance; unique per instance", 0, 0},
+        {"rebuild", TP_OPT_FLAG, &pr->rebuild, NULL, NULL, "rebuild this store from its own checkpoint (the start of the topic when empty) even though the group has committed further", 0, 0},
         {"log-level", TP_OPT_CHOICE, &pr->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {"http", TP_OPT_STR, &pr->http, NULL, "ADDR", "serve /metrics, /healthz, /api/, /stream and the dashboard on ADDR (PORT = 127.0.0.1:PORT)", 0, 0},
         {"web-root", TP_OPT_STR, &pr->web_root, NULL, "DIR", "dashboard files (default: the installed ones, else the build tree's)", 0, 0},

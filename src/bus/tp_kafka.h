@@ -71,6 +71,14 @@ void tp_kafka_producer_free(struct tp_kafka_producer *p);
 
 struct tp_kafka_consumer;
 
+/* What the consumer knows about a newly assigned partition. */
+struct tp_kafka_assignment {
+    const char *topic;
+    int32_t partition;
+    int64_t committed;        /* the group's committed offset; -1 none or unknown */
+    int64_t log_start;        /* the first offset still readable; -1 unknown */
+};
+
 /* Rebalance hooks, called on the thread inside tp_kafka_consume().
  * assigned: once per newly assigned partition; sets *offset to the offset
  *   to resume at (from our own checkpoint; < 0 = the earliest). Non-zero
@@ -80,7 +88,7 @@ struct tp_kafka_consumer;
  *   timeout), so work not yet committed must be discarded, not committed.
  *   Non-zero return is fatal. */
 struct tp_kafka_hooks {
-    int (*assigned)(void *opaque, const char *topic, int32_t partition, int64_t *offset);
+    int (*assigned)(void *opaque, const struct tp_kafka_assignment *a, int64_t *offset);
     int (*revoking)(void *opaque, const char *topic, const int32_t *partitions, int n,
                     int lost);
     void *opaque;
@@ -132,6 +140,15 @@ int tp_kafka_consume(struct tp_kafka_consumer *c, struct tp_kafka_msg *m, int ti
  * our store, so Kafka's committed offset (advisory) may move there. */
 void tp_kafka_consumer_store(struct tp_kafka_consumer *c, int32_t partition,
                              int64_t next_offset);
+
+/* Moves the fetch position of an assigned partition to offset (used after
+ * uncommitted work was discarded). 0 or TP_EFATAL (errbuf says why). */
+int tp_kafka_consumer_seek(struct tp_kafka_consumer *c, int32_t partition, int64_t offset,
+                           char *errbuf, size_t errsize);
+
+/* 1 when the group has taken the assignment away (session timeout) and the
+ * revocation has not been served yet: nothing may be committed then. */
+int tp_kafka_consumer_lost(struct tp_kafka_consumer *c);
 
 /* 1 when at least one partition is assigned and all are at their end. */
 int tp_kafka_consumer_at_end(const struct tp_kafka_consumer *c);

@@ -65,6 +65,8 @@ static const struct {
     [TP_M_GAPS] = {"tickpipe_gaps_total", "counter", "Gaps recorded in the gaps table.", NULL},
     [TP_M_KAFKA_PRODUCE_ERRORS] = {"tickpipe_kafka_produce_errors_total", "counter", "Kafka messages that failed delivery.", NULL},
     [TP_M_KAFKA_REBALANCES] = {"tickpipe_kafka_rebalances_total", "counter", "Kafka consumer group rebalances.", NULL},
+    [TP_M_KAFKA_LOST] = {"tickpipe_kafka_lost_messages_total", "counter", "Kafka messages that could no longer be read (retention, offset reset).", NULL},
+    [TP_M_KAFKA_FENCED] = {"tickpipe_kafka_fenced_commits_total", "counter", "Batches refused because their partitions had moved to another member.", NULL},
     [TP_M_STREAM_CLIENTS] = {"tickpipe_stream_clients", "gauge", "Clients connected to /stream.", NULL},
     [TP_M_STREAM_DROPPED_CLIENTS] = {"tickpipe_stream_dropped_clients_total", "counter", "Slow /stream clients disconnected.", NULL},
     [TP_M_HTTP_REQUESTS] = {"tickpipe_http_requests_total", "counter", "HTTP requests served.", NULL},

@@ -317,9 +317,9 @@ static int known_key(const char *key) {
     static const char *const keys[] = {
         "batch", "bars", "commit-interval", "deadletter", "dlq-topic", "drop-every",
         "end-grace", "exit-at-end", "health-silence", "health-stuck", "flush", "flush-timeout", "format", "from", "group",
-        "http", "interval", "kafka", "kafka-conf", "lag-interval", "laps", "lateness",
+        "http", "instance", "interval", "kafka", "kafka-conf", "lag-interval", "laps", "lateness",
         "limit", "listen", "log-level", "log-sent", "loop", "max-frames", "out", "progress",
-        "replay", "source", "speed", "store", "symbol", "symbols", "symbols-file",
+        "rebuild", "replay", "source", "speed", "store", "symbol", "symbols", "symbols-file",
         "silent-timeout", "symbols-per-socket", "timeout", "tls-ca", "tls-cert", "tls-key", "to", "topic", "web-root", NULL};
     for (int i = 0; keys[i]; i++)
         if (strcmp(keys[i], key) == 0)

@@ -24,6 +24,7 @@ const char *tp_strerror(int err) {
     case TP_EPROTO: return "protocol error";
     case TP_ENOTFOUND: return "not found";
     case TP_EFATAL: return "fatal error";
+    case TP_EFENCED: return "fenced by a newer owner";
     default: return "unknown error";
     }
 }

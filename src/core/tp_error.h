@@ -25,7 +25,8 @@ enum {
     TP_EAUTH = -11,     /* authentication failed */
     TP_EPROTO = -12,    /* peer violated its protocol */
     TP_ENOTFOUND = -13, /* no such thing */
-    TP_EFATAL = -14     /* unrecoverable runtime error */
+    TP_EFATAL = -14,    /* unrecoverable runtime error */
+    TP_EFENCED = -15    /* another owner took over: this writer may not commit */
 };
 
 /* Returns a static, human-readable description of a TP_E* code. */

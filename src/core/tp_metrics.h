@@ -25,7 +25,7 @@ enum tp_metric {
     /* The live WebSocket source (src/source/yahoo.c); gaps are counted as
      * rows reach the store (sink/tap.c). */
     TP_M_WS_CONNECTS, TP_M_WS_RECONNECTS, TP_M_WS_RESUBSCRIBES, TP_M_WS_SILENT, TP_M_GAPS,
-    TP_M_KAFKA_PRODUCE_ERRORS, TP_M_KAFKA_REBALANCES,
+    TP_M_KAFKA_PRODUCE_ERRORS, TP_M_KAFKA_REBALANCES, TP_M_KAFKA_LOST, TP_M_KAFKA_FENCED,
     TP_M_STREAM_CLIENTS, TP_M_STREAM_DROPPED_CLIENTS, TP_M_HTTP_REQUESTS,
     TP_M_COUNT
 };

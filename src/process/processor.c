@@ -80,6 +80,8 @@ struct position {
     int64_t pos, line;
     int64_t aux;            /* the source's fingerprint, kept with the checkpoint */
     int dirty;
+    char *fence;            /* ownership key checked at commit, or NULL */
+    int64_t epoch;
 };
 
 struct tp_processor {
@@ -349,7 +351,7 @@ static int get_sym(struct tp_processor *p, const char *name, size_t len, struct 
 static int store_fail(struct tp_processor *p, const char *what, int err) {
     snprintf(p->err, sizeof p->err, "store %s: %s", what,
              p->st->last_error[0] ? p->st->last_error : tp_strerror(err));
-    return TP_ESTORE;
+    return err == TP_EFENCED ? err : TP_ESTORE;   /* the caller must tell fencing apart */
 }
 
 static int ensure_txn(struct tp_processor *p) {
@@ -485,21 +487,24 @@ static int flush_positions(struct tp_processor *p) {
     for (int i = 0; i < p->npos; i++) {
         if (!p->pos[i].dirty)
             continue;
-        struct tp_checkpoint c = {p->pos[i].key, p->pos[i].pos, p->pos[i].line, p->pos[i].aux};
+        struct tp_checkpoint c = {.key = p->pos[i].key, .pos = p->pos[i].pos,
+                                  .line = p->pos[i].line, .aux = p->pos[i].aux,
+                                  .fence = p->pos[i].fence, .epoch = p->pos[i].epoch};
         int err = p->st->ops->put_checkpoint(p->st, &c);
         if (err)
             return store_fail(p, "write checkpoint", err);
         p->pos[i].dirty = 0;
     }
     if (p->live) {
-        struct tp_checkpoint c = {LIVE_KEY, tp_wall_ms(), 0, 0};
+        struct tp_checkpoint c = {.key = LIVE_KEY, .pos = tp_wall_ms()};
         int err = p->st->ops->put_checkpoint(p->st, &c);
         if (err)
             return store_fail(p, "write live mark", err);
     }
     if (p->settings_pending) {
-        struct tp_checkpoint c = {SETTINGS_KEY, tp_bars_mask(p->o.bar_ms, p->o.nbars),
-                                  p->o.lateness_ms, 1};
+        struct tp_checkpoint c = {.key = SETTINGS_KEY,
+                                  .pos = tp_bars_mask(p->o.bar_ms, p->o.nbars),
+                                  .line = p->o.lateness_ms, .aux = 1};
         int err = p->st->ops->put_checkpoint(p->st, &c);
         if (err)
             return store_fail(p, "write settings", err);
@@ -510,7 +515,7 @@ static int flush_positions(struct tp_processor *p) {
             snprintf(p->err, sizeof p->err, "dead-letter file: write failed: %s", strerror(errno));
             return TP_EIO;
         }
-        struct tp_checkpoint c = {p->dl_key, file_size(p->dl), 0, 0};
+        struct tp_checkpoint c = {.key = p->dl_key, .pos = file_size(p->dl)};
         int err = p->st->ops->put_checkpoint(p->st, &c);
         if (err)
             return store_fail(p, "write checkpoint", err);
@@ -560,6 +565,20 @@ int tp_processor_advance(struct tp_processor *p, int slot, int64_t pos, int64_t 
     ps->pos = pos;
     ps->line = line;
     ps->dirty = 1;
+    return 0;
+}
+
+int tp_processor_fence(struct tp_processor *p, int slot, const char *fence, int64_t epoch) {
+    if (slot < 0 || slot >= p->npos)
+        return TP_EINVAL;
+    struct position *ps = &p->pos[slot];
+    char *f = fence ? strdup(fence) : NULL;
+    if (fence && !f)
+        return TP_ENOMEM;
+    free(ps->fence);
+    ps->fence = f;
+    ps->epoch = epoch;
+    ps->dirty = 1;   /* the next commit checks the fence even without progress */
     return 0;
 }
 
@@ -688,7 +707,7 @@ int64_t tp_processor_live(struct tp_processor *p) {
     if (!p->st->has_state)
         return 0;
     p->live = 1;
-    struct tp_checkpoint c = {LIVE_KEY, 0, 0, 0};
+    struct tp_checkpoint c = {.key = LIVE_KEY};
     return p->st->ops->get_checkpoint(p->st, &c) == 0 ? c.pos : 0;
 }
 
@@ -752,11 +771,11 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
         p->pos = np;
         p->cap_pos = cap;
     }
-    struct position ps = {strdup(key), 0, 0, 0, 0};
+    struct position ps = {.key = strdup(key)};
     if (!ps.key)
         return TP_ENOMEM;
     if (p->st->has_state) {
-        struct tp_checkpoint c = {key, 0, 0, 0};
+        struct tp_checkpoint c = {.key = key};
         int err = p->st->ops->get_checkpoint(p->st, &c);
         if (err == 0) {
             ps.pos = c.pos;
@@ -800,7 +819,7 @@ static int open_dead_letter(struct tp_processor *p, const char *path, char *errb
     free(abs);
     if (!p->st->has_state)
         return 0;
-    struct tp_checkpoint c = {p->dl_key, 0, 0, 0};
+    struct tp_checkpoint c = {.key = p->dl_key};
     int err = p->st->ops->get_checkpoint(p->st, &c);
     if (err == 0 && file_size(p->dl) > c.pos) {
         if (ftruncate(fileno(p->dl), (off_t)c.pos) != 0)
@@ -830,7 +849,7 @@ static void format_dur(int64_t ms, char *out, size_t cap) {
 static int check_settings(struct tp_processor *p, char *errbuf, size_t errsize) {
     if (!p->st->has_state)
         return 0;
-    struct tp_checkpoint c = {SETTINGS_KEY, 0, 0, 0};
+    struct tp_checkpoint c = {.key = SETTINGS_KEY};
     int err = p->st->ops->get_checkpoint(p->st, &c);
     if (err == TP_ENOTFOUND) {
         p->settings_pending = 1;
@@ -917,8 +936,10 @@ void tp_processor_free(struct tp_processor *p) {
         sym_free(p->tab[i]);
     free(p->tab);
     free(p->order);
-    for (int i = 0; i < p->npos; i++)
+    for (int i = 0; i < p->npos; i++) {
         free(p->pos[i].key);
+        free(p->pos[i].fence);
+    }
     free(p->pos);
     if (p->dl)
         fclose(p->dl);

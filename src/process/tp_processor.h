@@ -96,6 +96,13 @@ int tp_processor_apply(struct tp_processor *p, const struct tp_item *it);
  * Kafka message). Returns 0 or TP_EINVAL for an unknown slot. */
 int tp_processor_advance(struct tp_processor *p, int slot, int64_t pos, int64_t line);
 
+/* Fences position slot: its checkpoint is only committed while the
+ * store's ownership epoch of fence is still epoch (tp_store.h, claim), and
+ * never moves backwards; otherwise the commit fails with TP_EFENCED and
+ * nothing of the batch is written. fence NULL removes the fence. Returns
+ * 0, TP_EINVAL for an unknown slot or TP_ENOMEM. */
+int tp_processor_fence(struct tp_processor *p, int slot, const char *fence, int64_t epoch);
+
 /* Writes everything pending (ticks, dirty bars, latest, state, positions)
  * in one store commit. No-op when nothing is pending. */
 int tp_processor_commit(struct tp_processor *p);

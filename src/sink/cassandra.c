@@ -104,6 +104,36 @@ static void add_field(struct tp_cql_values *v, const struct tp_quote *q, const u
     }
 }
 
+/* Moves pb's full batch to the held list (see struct cas: hold) and gives
+ * pb an empty one. */
+static int hold_batch(struct cas *s, struct pbatch *pb) {
+    if (s->nheld == s->capheld) {
+        int cap = s->capheld ? s->capheld * 2 : 16;
+        struct tp_cql_batch **h = realloc(s->held, (size_t)cap * sizeof *h);
+        if (!h)
+            return TP_ENOMEM;
+        s->held = h;
+        s->capheld = cap;
+    }
+    struct tp_cql_batch *nb = tp_cql_batch_new();
+    if (!nb)
+        return TP_ENOMEM;
+    s->held[s->nheld++] = pb->b;
+    pb->b = nb;
+    return 0;
+}
+
+/* Holds every open batch (all partitions' slots are in use). */
+static int hold_all(struct cas *s) {
+    for (int i = 0; i < s->npb; i++) {
+        int rc = tp_cql_batch_count(s->pb[i].b) > 0 ? hold_batch(s, &s->pb[i]) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    s->npb = 0;
+    return 0;
+}
+
 /* Appends a statement to the open batch of its partition, sending the
  * batch first when the statement would push it over BATCH_BYTES. */
 static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
@@ -114,7 +144,7 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
             pb = &s->pb[i];
     if (!pb) {
         if (s->npb == MAX_OPEN_BATCHES) {
-            int rc = cas_flush_batches(s);
+            int rc = s->hold ? hold_all(s) : cas_flush_batches(s);
             if (rc < 0)
                 return rc;
         }
@@ -124,15 +154,22 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
             return TP_ENOMEM;
     }
     if (tp_cql_batch_count(pb->b) > 0 && tp_cql_batch_bytes(pb->b) + v->len > BATCH_BYTES) {
-        int rc = tp_cql_batch_async(s->c, pb->b);
+        int rc = s->hold ? hold_batch(s, pb) : tp_cql_batch_async(s->c, pb->b);
         if (rc < 0)
             return rc;
     }
     return tp_cql_batch_add(pb->b, p, v);
 }
 
+/* Sends the held batches, then the open ones. */
 int cas_flush_batches(struct cas *s) {
     int rc = 0;
+    for (int i = 0; i < s->nheld; i++) {
+        if (rc == 0)
+            rc = tp_cql_batch_async(s->c, s->held[i]);
+        tp_cql_batch_free(s->held[i]);
+    }
+    s->nheld = 0;
     for (int i = 0; i < s->npb && rc == 0; i++)
         rc = tp_cql_batch_async(s->c, s->pb[i].b);
     s->npb = 0;
@@ -253,6 +290,8 @@ static int cas_put_state(struct tp_store *b, const char *symbol, const void *blo
 static int cas_put_checkpoint(struct tp_store *b, const struct tp_checkpoint *c) {
     struct cas *s = (struct cas *)b;
     int64_t vals[3] = {c->pos, c->line, c->aux};
+    if (c->fence && kv_put(&s->fences, c->fence, &c->epoch, sizeof c->epoch, 0) < 0)
+        return cas_fail(s, TP_ENOMEM, "buffer a fence");
     return cas_fail(s, kv_put(&s->ckpts, c->key, vals, sizeof(vals), 0), "buffer a checkpoint");
 }
 
@@ -364,9 +403,31 @@ static int wait_acks(struct cas *s, const char *what) {
     return rc < 0 ? TP_ESTORE : 0;
 }
 
+/* A refused batch: nothing of it is written (a member that claims
+ * partitions holds its tick batches until commit). */
+static int drop_fenced(struct cas *s) {
+    for (int i = 0; i < s->npb; i++) {
+        tp_cql_batch_free(s->pb[i].b);
+        s->pb[i].b = NULL;
+    }
+    s->npb = 0;
+    for (int i = 0; i < s->nheld; i++)
+        tp_cql_batch_free(s->held[i]);
+    s->nheld = 0;
+    kv_clear(&s->bars);
+    kv_clear(&s->latest);
+    kv_clear(&s->states);
+    kv_clear(&s->ckpts);
+    kv_clear(&s->fences);
+    return TP_EFENCED;
+}
+
 static int cas_commit(struct tp_store *b) {
     struct cas *s = (struct cas *)b;
-    int rc = cas_flush_batches(s);
+    int rc = s->fences.count ? cas_check_fences(s) : 0;
+    if (rc < 0)
+        return rc == TP_EFENCED ? drop_fenced(s) : rc;
+    rc = cas_flush_batches(s);
     if (rc == 0)
         rc = send_rows(s);
     if (rc < 0)
@@ -377,8 +438,15 @@ static int cas_commit(struct tp_store *b) {
         return 0;
     if ((rc = pick_slots(s)) < 0)
         return rc;
+    /* The generation is taken before the last fence check: if this writer
+     * is stopped after the check, its rows land with a generation older
+     * than the new owner's claim (an HLC value too), so readers, who take
+     * the largest committed generation, prefer the new owner's rows. */
     int64_t gen = cas_next_gen(s);
     s->clock = gen;
+    if (s->fences.count && (rc = cas_check_fences(s)) < 0)
+        return rc == TP_EFENCED ? drop_fenced(s) : rc;
+    kv_clear(&s->fences);
     if ((rc = send_state(s, gen)) < 0)
         return cas_fail(s, rc, "send state");
     if ((rc = wait_acks(s, "writing state")) < 0)
@@ -441,6 +509,9 @@ static void cas_free(struct tp_store *b) {
     }
     for (int i = 0; i < MAX_OPEN_BATCHES; i++)
         tp_cql_batch_free(s->pb[i].b);
+    for (int i = 0; i < s->nheld; i++)
+        tp_cql_batch_free(s->held[i]);
+    free(s->held);
     kv_free(&s->bars);
     kv_free(&s->latest);
     kv_free(&s->gaps);
@@ -449,16 +520,20 @@ static void cas_free(struct tp_store *b) {
     kv_free(&s->state_slots);
     kv_free(&s->ckpt_slots);
     kv_free(&s->markers);
+    kv_free(&s->fences);
     tp_cql_values_free(&s->v);
     tp_cql_free(s->c);
     cas_opts_free(&s->opt);
     free(s);
 }
 
+/* No put_loss: a loss is logged and counted, not recorded, in Cassandra. */
 static const struct tp_store_ops cassandra_ops = {
-    "cassandra", cas_begin, cas_put_tick, cas_put_bar, cas_put_latest, cas_put_state,
-    cas_put_checkpoint, cas_commit, cas_get_state, cas_get_checkpoint, cas_query, cas_free,
-    cas_put_gap};
+    .name = "cassandra", .begin = cas_begin, .put_tick = cas_put_tick, .put_bar = cas_put_bar,
+    .put_latest = cas_put_latest, .put_state = cas_put_state,
+    .put_checkpoint = cas_put_checkpoint, .commit = cas_commit, .get_state = cas_get_state,
+    .get_checkpoint = cas_get_checkpoint, .query = cas_query, .free = cas_free,
+    .put_gap = cas_put_gap, .claim = cas_claim, .get_epoch = cas_get_epoch};
 
 static int cassandra_open(struct tp_store **out, const char *uri, int readonly, char *errbuf,
                           size_t errsize);

@@ -40,7 +40,7 @@ void cas_opts_free(struct cas_opts *o);
 enum {
     P_TICK, P_BAR, P_LATEST, P_STATE, P_CKPT, P_MARK, P_STATE_SLOTS, P_CKPT_SLOTS, P_SEED,
     P_Q_TICKS, P_Q_BARS, P_Q_LATEST1, P_Q_LATEST_ALL, P_Q_TICK_PARTS, P_Q_BAR_PARTS, P_MARK_GET,
-    P_GAP, P_Q_GAPS1, P_Q_GAPS_ALL, NPREP
+    P_GAP, P_Q_GAPS1, P_Q_GAPS_ALL, P_OWNER_GET, P_OWNER_PUT, NPREP
 };
 
 #define MAX_OPEN_BATCHES 64
@@ -57,11 +57,20 @@ struct cas {
     struct tp_cql_values v;     /* scratch */
     struct pbatch pb[MAX_OPEN_BATCHES];
     int npb;
+    /* Once this handle has claimed a partition (Kafka members sharing a
+     * keyspace), full tick batches are held until commit() has checked the
+     * fences instead of being sent at once: a member paused past its
+     * session may resume with symbol state another member wrote since, and
+     * its tick rows (other seq numbers, other keys) must never land. */
+    int hold;
+    struct tp_cql_batch **held;
+    int nheld, capheld;
     struct kv bars, latest;     /* coalesced per commit: key -> encoded values */
     struct kv gaps;             /* "symbol|start" -> encoded values, sent with latest */
     struct kv states, ckpts;    /* buffered until outputs are acknowledged */
     struct kv state_slots, ckpt_slots;  /* name -> committed slot, -1 if none */
     struct kv markers;          /* writer (hex) -> its marker gen, as last read */
+    struct kv fences;           /* this batch's fence key -> epoch (int64) */
     int64_t writer;             /* this handle's random writer id */
     int64_t gen;                /* this writer's last committed generation */
     int64_t clock;              /* largest generation seen or written */
@@ -85,6 +94,12 @@ int cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
 int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot);
 /* The generation of the next commit: a hybrid logical clock. */
 int64_t cas_next_gen(struct cas *s);
+
+/* Fencing (cql_store_fence.c): the store ops claim and get_epoch, and the
+ * commit's check of this batch's fences (TP_EFENCED when one moved on). */
+int cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch);
+int cas_get_epoch(struct tp_store *b, const char *key, int64_t *epoch);
+int cas_check_fences(struct cas *s);
 
 int cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
               char *errbuf, size_t errsize);

@@ -364,6 +364,8 @@ static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
         "CREATE TABLE IF NOT EXISTS %s.tp_commit (writer bigint PRIMARY KEY, gen bigint)%s",
         "CREATE TABLE IF NOT EXISTS %s.gaps (symbol text, start bigint, stop bigint, "
         "reason text, PRIMARY KEY (symbol, start))%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_owner (key text PRIMARY KEY, epoch bigint, "
+        "writer bigint, owner text)%s",
         "CREATE TABLE IF NOT EXISTS %s.yahoofinance (id UUID PRIMARY KEY, exchange TEXT, "
         "quoteType DOUBLE, price DOUBLE, timestamp DOUBLE, marketHours DOUBLE, "
         "changePercent DOUBLE, dayVolume DOUBLE, change DOUBLE, priceHint DOUBLE, "
@@ -409,7 +411,9 @@ static int prepare_all(struct cas *s, int lenient, char *errbuf, size_t errsize)
         "SELECT gen FROM %s.tp_commit WHERE writer = ?",
         "INSERT INTO %s.gaps (symbol, start, stop, reason) VALUES (?, ?, ?, ?)",
         "SELECT symbol, start, stop, reason FROM %s.gaps WHERE symbol = ?",
-        "SELECT symbol, start, stop, reason FROM %s.gaps"};
+        "SELECT symbol, start, stop, reason FROM %s.gaps",
+        "SELECT epoch FROM %s.tp_owner WHERE key = ?",
+        "INSERT INTO %s.tp_owner (key, epoch, writer, owner) VALUES (?, ?, ?, ?)"};
     char q[1200];
     for (int i = 0; i < NPREP; i++) {
         if (i == P_SEED && !s->opt.seed_table)

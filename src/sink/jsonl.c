@@ -157,9 +157,12 @@ static void js_free(struct tp_store *b) {
     free(s);
 }
 
+/* No gaps, fencing or losses: a jsonl file keeps none of them. */
 static const struct tp_store_ops jsonl_ops = {
-    "jsonl", js_begin, js_put_tick, js_put_bar, js_put_latest, js_put_state, js_put_checkpoint,
-    js_commit, js_get_state, js_get_checkpoint, js_query, js_free, NULL};
+    .name = "jsonl", .begin = js_begin, .put_tick = js_put_tick, .put_bar = js_put_bar,
+    .put_latest = js_put_latest, .put_state = js_put_state, .put_checkpoint = js_put_checkpoint,
+    .commit = js_commit, .get_state = js_get_state, .get_checkpoint = js_get_checkpoint,
+    .query = js_query, .free = js_free};
 
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;

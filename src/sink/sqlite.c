@@ -5,8 +5,19 @@
  *
  * Thread: the processor thread (or the query command). The only file that
  * includes sqlite3.h. Several processes may share one file (Kafka consumer
- * group members): transactions start with BEGIN IMMEDIATE and wait up to
- * busy_timeout for the lock.
+ * group members), so no write lock is held across a wait: ticks and bars
+ * put between commits are held in memory (copied), and the write
+ * transaction (BEGIN IMMEDIATE, waiting up to busy_timeout for the lock)
+ * only opens when the processor writes its state and checkpoints right
+ * before commit(). A stopped or slow member therefore blocks the others at
+ * most for the length of one commit.
+ *
+ * Fencing: tp_owner holds an ownership epoch per Kafka partition. claim()
+ * moves it forward in its own transaction; a checkpoint put with a fence
+ * checks, inside the write transaction, that the epoch is still the
+ * writer's and that the position does not move backwards, else the whole
+ * transaction is rolled back and TP_EFENCED returned: a member whose
+ * partitions moved on can never change the store again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,38 +27,50 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../source/tp_decode.h"
 #include "tp_store.h"
 
-static const char *const schema_sql =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
+/* Connection settings, run outside any transaction. */
+#define PRAGMA_SQL \
+    "PRAGMA journal_mode=WAL;" \
+    "PRAGMA synchronous=NORMAL;" \
     "PRAGMA cache_size=-32768;"
-    "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, price REAL, cum_avg_price REAL, currency TEXT, exchange TEXT,"
-    " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER,"
-    " day_high REAL, day_low REAL, change REAL, open_price REAL, previous_close REAL,"
-    " last_size INTEGER, bid REAL, bid_size INTEGER, ask REAL, ask_size INTEGER,"
-    " price_hint INTEGER, payload BLOB, PRIMARY KEY (symbol, time, seq)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS bars (symbol TEXT NOT NULL, interval TEXT NOT NULL,"
-    " start INTEGER NOT NULL, open REAL, high REAL, low REAL, close REAL, volume INTEGER,"
-    " vwap REAL, count INTEGER, PRIMARY KEY (symbol, interval, start)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS latest (symbol TEXT PRIMARY KEY, time INTEGER, price REAL,"
-    " cum_avg_price REAL, count INTEGER);"
-    "CREATE TABLE IF NOT EXISTS tp_state (symbol TEXT PRIMARY KEY, state BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS tp_checkpoint (key TEXT PRIMARY KEY, pos INTEGER NOT NULL,"
-    " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS gaps (symbol TEXT NOT NULL, start INTEGER NOT NULL,"
-    " stop INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (symbol, start)) WITHOUT ROWID;";
+
+#define SCHEMA_SQL \
+    "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL," \
+    " seq INTEGER NOT NULL, price REAL, cum_avg_price REAL, currency TEXT, exchange TEXT," \
+    " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER," \
+    " day_high REAL, day_low REAL, change REAL, open_price REAL, previous_close REAL," \
+    " last_size INTEGER, bid REAL, bid_size INTEGER, ask REAL, ask_size INTEGER," \
+    " price_hint INTEGER, payload BLOB, PRIMARY KEY (symbol, time, seq)) WITHOUT ROWID;" \
+    "CREATE TABLE IF NOT EXISTS bars (symbol TEXT NOT NULL, interval TEXT NOT NULL," \
+    " start INTEGER NOT NULL, open REAL, high REAL, low REAL, close REAL, volume INTEGER," \
+    " vwap REAL, count INTEGER, PRIMARY KEY (symbol, interval, start)) WITHOUT ROWID;" \
+    "CREATE TABLE IF NOT EXISTS latest (symbol TEXT PRIMARY KEY, time INTEGER, price REAL," \
+    " cum_avg_price REAL, count INTEGER);" \
+    "CREATE TABLE IF NOT EXISTS tp_state (symbol TEXT PRIMARY KEY, state BLOB NOT NULL);" \
+    "CREATE TABLE IF NOT EXISTS tp_checkpoint (key TEXT PRIMARY KEY, pos INTEGER NOT NULL," \
+    " line INTEGER NOT NULL, aux INTEGER NOT NULL DEFAULT 0);" \
+    "CREATE TABLE IF NOT EXISTS tp_owner (key TEXT PRIMARY KEY, epoch INTEGER NOT NULL," \
+    " owner TEXT NOT NULL, since INTEGER NOT NULL);" \
+    "CREATE TABLE IF NOT EXISTS tp_loss (key TEXT NOT NULL, from_pos INTEGER NOT NULL," \
+    " to_pos INTEGER NOT NULL, detected INTEGER NOT NULL, reason TEXT NOT NULL," \
+    " PRIMARY KEY (key, from_pos));" \
+    "CREATE TABLE IF NOT EXISTS gaps (symbol TEXT NOT NULL, start INTEGER NOT NULL," \
+    " stop INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (symbol, start)) WITHOUT ROWID;"
+
+static const char *const pragma_sql = PRAGMA_SQL;
+static const char *const schema_sql = SCHEMA_SQL;
 
 const char *tp_store_sqlite_schema(void) {
-    return schema_sql;
+    return PRAGMA_SQL SCHEMA_SQL;
 }
 
 enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGIN, S_COMMIT,
-       S_ROLLBACK, S_GAP, NSTMT };
+       S_ROLLBACK, S_GET_EPOCH, S_CLAIM, S_LOSS, S_GAP, NSTMT };
 
 static const char *const stmt_sql[NSTMT] = {
     "INSERT OR REPLACE INTO ticks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -60,14 +83,47 @@ static const char *const stmt_sql[NSTMT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
     "ROLLBACK",
+    "SELECT epoch FROM tp_owner WHERE key = ?",
+    "INSERT INTO tp_owner VALUES (?1, 1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET"
+    " epoch = epoch + 1, owner = ?2, since = ?3",
+    "INSERT OR REPLACE INTO tp_loss VALUES (?,?,?,?,?)",
     "INSERT OR REPLACE INTO gaps VALUES (?,?,?,?)",
+};
+
+/* Quote fields stored in ticks columns 6..22, in column order. */
+static const int tick_fields[] = {
+    TP_F_CURRENCY, TP_F_EXCHANGE, TP_F_QUOTE_TYPE, TP_F_MARKET_HOURS, TP_F_CHANGE_PERCENT,
+    TP_F_DAY_VOLUME, TP_F_DAY_HIGH, TP_F_DAY_LOW, TP_F_CHANGE, TP_F_OPEN_PRICE,
+    TP_F_PREVIOUS_CLOSE, TP_F_LAST_SIZE, TP_F_BID, TP_F_BID_SIZE, TP_F_ASK, TP_F_ASK_SIZE,
+    TP_F_PRICE_HINT};
+#define NTICK_FIELDS (sizeof tick_fields / sizeof tick_fields[0])
+
+/* A tick row held until the write transaction opens: the quote values the
+ * table needs, with strings and payload copied into the arena. */
+struct held_tick {
+    int64_t time, seq;
+    double price, cum_avg_price;
+    uint32_t present;                   /* bit i: tick_fields[i] is set */
+    size_t symbol, symbol_len, payload, payload_len;   /* arena offsets */
+    union { float f32; double f64; int64_t i64; tp_sv sv; } v[NTICK_FIELDS];
+};
+
+struct held_bar {
+    struct tp_bar_row r;                /* symbol and interval: arena offsets */
+    size_t symbol, interval;
 };
 
 struct sqlite_store {
     struct tp_store base;
     sqlite3 *db;
     sqlite3_stmt *stmt[NSTMT];
-    int in_txn;
+    int in_txn;                         /* the write transaction is open */
+    struct held_tick *ticks;
+    size_t nticks, cap_ticks;
+    struct held_bar *bars;
+    size_t nbars, cap_bars;
+    char *arena;
+    size_t used, cap;
 };
 
 /* Names the cause: SQLite's message ("database or disk is full",
@@ -94,20 +150,140 @@ static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
     return err;
 }
 
+/* Drops the held rows and any open write transaction. */
+static void discard(struct sqlite_store *s) {
+    if (s->in_txn)
+        step_done(s, s->stmt[S_ROLLBACK], "rollback");
+    s->in_txn = 0;
+    s->nticks = s->nbars = s->used = 0;
+}
+
+/* A batch begins without touching the file: see open_txn(). */
 static int sq_begin(struct tp_store *b) {
-    struct sqlite_store *s = (struct sqlite_store *)b;
+    (void)b;
+    return 0;
+}
+
+/* Copies len bytes into the arena; returns their offset or -1. */
+static ptrdiff_t arena_copy(struct sqlite_store *s, const void *p, size_t len) {
+    if (s->used + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1 << 16;
+        while (cap < s->used + len + 1)
+            cap *= 2;
+        char *a = realloc(s->arena, cap);
+        if (!a)
+            return -1;
+        s->arena = a;
+        s->cap = cap;
+    }
+    size_t off = s->used;
+    memcpy(s->arena + off, p, len);
+    s->arena[off + len] = '\0';
+    s->used += len + 1;
+    return (ptrdiff_t)off;
+}
+
+/* Grows an array of n elements of size sz to hold one more. */
+static int grow(void *arr, size_t *cap, size_t n, size_t sz) {
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 1024;
+    void *p = realloc(*(void **)arr, c * sz);
+    if (!p)
+        return TP_ENOMEM;
+    *(void **)arr = p;
+    *cap = c;
+    return 0;
+}
+
+static int hold_tick(struct sqlite_store *s, const struct tp_tick_row *t) {
+    if (grow(&s->ticks, &s->cap_ticks, s->nticks, sizeof *s->ticks))
+        return TP_ENOMEM;
+    struct held_tick *h = &s->ticks[s->nticks];
+    ptrdiff_t sym = arena_copy(s, t->symbol, t->symbol_len);
+    ptrdiff_t pay = arena_copy(s, t->payload, t->payload_len);
+    if (sym < 0 || pay < 0)
+        return TP_ENOMEM;
+    *h = (struct held_tick){.time = t->time, .seq = t->seq, .price = t->q->v[TP_F_PRICE].f32,
+                            .cum_avg_price = t->cum_avg_price, .symbol = (size_t)sym,
+                            .symbol_len = t->symbol_len, .payload = (size_t)pay,
+                            .payload_len = t->payload_len};
+    for (size_t i = 0; i < NTICK_FIELDS; i++)
+        if (tp_quote_has(t->q, tick_fields[i])) {
+            h->present |= 1u << i;
+            memcpy(&h->v[i], &t->q->v[tick_fields[i]], sizeof h->v[i]);
+        }
+    s->nticks++;
+    return 0;
+}
+
+/* Binds held field i at column col as its stored type, or NULL if absent. */
+static void bind_held(sqlite3_stmt *st, int col, const struct held_tick *h, const char *payload,
+                      size_t i) {
+    if (!(h->present & (1u << i))) {
+        sqlite3_bind_null(st, col);
+        return;
+    }
+    switch (tp_field_type(tick_fields[i])) {
+    case TP_FT_FLOAT: sqlite3_bind_double(st, col, h->v[i].f32); break;
+    case TP_FT_DOUBLE: sqlite3_bind_double(st, col, h->v[i].f64); break;
+    case TP_FT_STRING:
+        sqlite3_bind_text(st, col, payload + h->v[i].sv.off, h->v[i].sv.len, SQLITE_STATIC);
+        break;
+    default: sqlite3_bind_int64(st, col, h->v[i].i64); break;
+    }
+}
+
+static int write_tick(struct sqlite_store *s, const struct held_tick *h) {
+    sqlite3_stmt *st = s->stmt[S_TICK];
+    const char *payload = s->arena + h->payload;
+    sqlite3_bind_text(st, 1, s->arena + h->symbol, (int)h->symbol_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, h->time);
+    sqlite3_bind_int64(st, 3, h->seq);
+    sqlite3_bind_double(st, 4, h->price);
+    sqlite3_bind_double(st, 5, h->cum_avg_price);
+    for (size_t i = 0; i < NTICK_FIELDS; i++)
+        bind_held(st, 6 + (int)i, h, payload, i);
+    sqlite3_bind_blob(st, 23, payload, (int)h->payload_len, SQLITE_STATIC);
+    return step_done(s, st, "insert tick");
+}
+
+static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r);
+
+/* Opens the write transaction (waiting for the lock) and writes the rows
+ * held since the last commit, in the order they were put. */
+static int open_txn(struct sqlite_store *s) {
     if (s->in_txn)
         return 0;
     int err = step_done(s, s->stmt[S_BEGIN], "begin");
-    s->in_txn = err == 0;
-    return err;
+    if (err)
+        return err;
+    s->in_txn = 1;
+    for (size_t i = 0; !err && i < s->nbars; i++) {
+        struct tp_bar_row r = s->bars[i].r;
+        r.symbol = s->arena + s->bars[i].symbol;
+        r.interval = s->arena + s->bars[i].interval;
+        err = write_bar(s, &r);
+    }
+    for (size_t i = 0; !err && i < s->nticks; i++)
+        err = write_tick(s, &s->ticks[i]);
+    if (err) {
+        char why[sizeof s->base.last_error];
+        memcpy(why, s->base.last_error, sizeof why);
+        discard(s);
+        memcpy(s->base.last_error, why, sizeof why);
+        return err;
+    }
+    s->nticks = s->nbars = s->used = 0;
+    return 0;
 }
 
 static int sq_commit(struct tp_store *b) {
     struct sqlite_store *s = (struct sqlite_store *)b;
-    if (!s->in_txn)
-        return 0;
-    int err = step_done(s, s->stmt[S_COMMIT], "commit");
+    int err = open_txn(s);
+    if (err)
+        return err;
+    err = step_done(s, s->stmt[S_COMMIT], "commit");
     if (err && !sqlite3_get_autocommit(s->db)) {
         /* Keep the commit's error (disk full, read-only, locked): SQLite
          * may already have rolled back, and a second message would hide
@@ -119,47 +295,36 @@ static int sq_commit(struct tp_store *b) {
     return err;
 }
 
-/* Binds quote field f at column col as its stored type, or NULL if absent. */
-static void bind_field(sqlite3_stmt *st, int col, const struct tp_quote *q, const uint8_t *payload,
-                       int f) {
-    if (!tp_quote_has(q, f)) {
-        sqlite3_bind_null(st, col);
-        return;
-    }
-    switch (tp_field_type(f)) {
-    case TP_FT_FLOAT: sqlite3_bind_double(st, col, q->v[f].f32); break;
-    case TP_FT_DOUBLE: sqlite3_bind_double(st, col, q->v[f].f64); break;
-    case TP_FT_STRING:
-        sqlite3_bind_text(st, col, (const char *)payload + q->v[f].sv.off, q->v[f].sv.len,
-                          SQLITE_STATIC);
-        break;
-    default: sqlite3_bind_int64(st, col, q->v[f].i64); break;
-    }
-}
-
-/* Quote fields stored in ticks columns 6..22, in column order. */
-static const int tick_fields[] = {
-    TP_F_CURRENCY, TP_F_EXCHANGE, TP_F_QUOTE_TYPE, TP_F_MARKET_HOURS, TP_F_CHANGE_PERCENT,
-    TP_F_DAY_VOLUME, TP_F_DAY_HIGH, TP_F_DAY_LOW, TP_F_CHANGE, TP_F_OPEN_PRICE,
-    TP_F_PREVIOUS_CLOSE, TP_F_LAST_SIZE, TP_F_BID, TP_F_BID_SIZE, TP_F_ASK, TP_F_ASK_SIZE,
-    TP_F_PRICE_HINT};
-
 static int sq_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     struct sqlite_store *s = (struct sqlite_store *)b;
-    sqlite3_stmt *st = s->stmt[S_TICK];
-    sqlite3_bind_text(st, 1, t->symbol, (int)t->symbol_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, t->time);
-    sqlite3_bind_int64(st, 3, t->seq);
-    sqlite3_bind_double(st, 4, t->q->v[TP_F_PRICE].f32);
-    sqlite3_bind_double(st, 5, t->cum_avg_price);
-    for (size_t i = 0; i < sizeof tick_fields / sizeof tick_fields[0]; i++)
-        bind_field(st, 6 + (int)i, t->q, t->payload, tick_fields[i]);
-    sqlite3_bind_blob(st, 23, t->payload, (int)t->payload_len, SQLITE_STATIC);
-    return step_done(s, st, "insert tick");
+    if (!s->in_txn)
+        return hold_tick(s, t);
+    struct held_tick h;
+    size_t used = s->used;
+    int err = hold_tick(s, t);
+    if (err)
+        return err;
+    h = s->ticks[--s->nticks];
+    err = write_tick(s, &h);
+    s->used = used;
+    return err;
 }
 
 static int sq_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
     struct sqlite_store *s = (struct sqlite_store *)b;
+    if (s->in_txn)
+        return write_bar(s, r);
+    if (grow(&s->bars, &s->cap_bars, s->nbars, sizeof *s->bars))
+        return TP_ENOMEM;
+    ptrdiff_t sym = arena_copy(s, r->symbol, strlen(r->symbol));
+    ptrdiff_t ival = arena_copy(s, r->interval, strlen(r->interval));
+    if (sym < 0 || ival < 0)
+        return TP_ENOMEM;
+    s->bars[s->nbars++] = (struct held_bar){*r, (size_t)sym, (size_t)ival};
+    return 0;
+}
+
+static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r) {
     sqlite3_stmt *st = s->stmt[S_BAR];
     sqlite3_bind_text(st, 1, r->symbol, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->interval, -1, SQLITE_STATIC);
@@ -179,6 +344,9 @@ static int sq_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
 
 static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
     struct sqlite_store *s = (struct sqlite_store *)b;
+    int err = open_txn(s);
+    if (err)
+        return err;
     sqlite3_stmt *st = s->stmt[S_LATEST];
     sqlite3_bind_text(st, 1, l->symbol, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, l->time);
@@ -190,15 +358,71 @@ static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
 
 static int sq_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
     struct sqlite_store *s = (struct sqlite_store *)b;
+    int err = open_txn(s);
+    if (err)
+        return err;
     sqlite3_stmt *st = s->stmt[S_STATE];
     sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
     return step_done(s, st, "save state");
 }
 
+/* Reads one integer column of a one-row lookup by key; TP_ENOTFOUND when
+ * there is no row. */
+static int lookup_int(struct sqlite_store *s, int which, const char *key, int64_t *out,
+                      const char *what) {
+    sqlite3_stmt *st = s->stmt[which];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), err = TP_ENOTFOUND;
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        err = 0;
+    } else if (rc != SQLITE_DONE) {
+        err = fail(s, what);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+/* Inside the write transaction: is c's writer still the owner of its
+ * fence, and does c not move its position backwards? */
+static int check_fence(struct sqlite_store *s, const struct tp_checkpoint *c) {
+    int64_t epoch = 0, pos = 0;
+    int err = lookup_int(s, S_GET_EPOCH, c->fence, &epoch, "read owner epoch");
+    if (err && err != TP_ENOTFOUND)
+        return err;
+    if (epoch != c->epoch) {
+        snprintf(s->base.last_error, sizeof s->base.last_error,
+                 "%s is owned by another member now (epoch %lld, ours %lld): commit refused",
+                 c->fence, (long long)epoch, (long long)c->epoch);
+        return TP_EFENCED;
+    }
+    err = lookup_int(s, S_GET_CKPT, c->key, &pos, "load checkpoint");
+    if (err && err != TP_ENOTFOUND)
+        return err;
+    if (err == 0 && c->pos < pos) {
+        snprintf(s->base.last_error, sizeof s->base.last_error,
+                 "%s: checkpoint would move back from %lld to %lld: commit refused", c->key,
+                 (long long)pos, (long long)c->pos);
+        return TP_EFENCED;
+    }
+    return 0;
+}
+
 static int sq_put_checkpoint(struct tp_store *b, const struct tp_checkpoint *c) {
     struct sqlite_store *s = (struct sqlite_store *)b;
+    int err = open_txn(s);
+    if (!err && c->fence)
+        err = check_fence(s, c);
+    if (err) {
+        char why[sizeof s->base.last_error];
+        memcpy(why, s->base.last_error, sizeof why);
+        discard(s);
+        memcpy(s->base.last_error, why, sizeof why);
+        return err;
+    }
     sqlite3_stmt *st = s->stmt[S_CKPT];
+
     sqlite3_bind_text(st, 1, c->key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, c->pos);
     sqlite3_bind_int64(st, 3, c->line);
@@ -245,8 +469,13 @@ static int sq_get_checkpoint(struct tp_store *b, struct tp_checkpoint *c) {
     return err;
 }
 
+/* Gaps are rare (a live source's outages): written in the write
+ * transaction, which this opens. */
 static int sq_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
     struct sqlite_store *s = (struct sqlite_store *)b;
+    int err = open_txn(s);
+    if (err)
+        return err;
     sqlite3_stmt *st = s->stmt[S_GAP];
     sqlite3_bind_text(st, 1, g->symbol, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, g->start);
@@ -343,6 +572,51 @@ static int sq_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb c
     return err < 0 ? err : 0;
 }
 
+/* Runs one write statement (already bound) in its own short transaction;
+ * never inside a batch's write transaction. */
+static int write_alone(struct sqlite_store *s, sqlite3_stmt *st, const char *what) {
+    if (s->in_txn) {
+        sqlite3_reset(st);
+        snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite %s: inside a batch", what);
+        return TP_EINVAL;
+    }
+    int err = step_done(s, st, what);   /* autocommit: its own write transaction */
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+static int sq_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch) {
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_stmt *st = s->stmt[S_CLAIM];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, tp_wall_ms());
+    int err = write_alone(s, st, "claim ownership");
+    if (!err)
+        err = lookup_int(s, S_GET_EPOCH, key, epoch, "read owner epoch");
+    return err;
+}
+
+static int sq_get_epoch(struct tp_store *b, const char *key, int64_t *epoch) {
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    int err = lookup_int(s, S_GET_EPOCH, key, epoch, "read owner epoch");
+    if (err == TP_ENOTFOUND)
+        *epoch = 0;
+    return err == TP_ENOTFOUND ? 0 : err;
+}
+
+static int sq_put_loss(struct tp_store *b, const char *key, int64_t from, int64_t to,
+                       const char *reason) {
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_stmt *st = s->stmt[S_LOSS];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    sqlite3_bind_int64(st, 4, tp_wall_ms());
+    sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+    return write_alone(s, st, "record a loss");
+}
+
 static void sq_free(struct tp_store *b) {
     struct sqlite_store *s = (struct sqlite_store *)b;
     if (s->in_txn && s->stmt[S_ROLLBACK])
@@ -350,12 +624,50 @@ static void sq_free(struct tp_store *b) {
     for (int i = 0; i < NSTMT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
+    free(s->ticks);
+    free(s->bars);
+    free(s->arena);
     free(s);
 }
 
+
+/* How long a writer waits for another one's lock (commits are short). */
+#define BUSY_TIMEOUT_MS 30000
+
+/* Runs sql, retrying while another connection holds a lock. The busy
+ * handler does not cover every case: SQLite answers SQLITE_BUSY at once
+ * when waiting could deadlock (a reader upgrading to writer, switching
+ * to WAL), which is what concurrent first starts on a new file hit. */
+static int exec_retry(sqlite3 *db, const char *sql, char *msg, size_t msgsize) {
+    for (int64_t start = tp_mono_ms();;) {
+        char *m = NULL;
+        int rc = sqlite3_exec(db, sql, NULL, NULL, &m);
+        int busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+        if (rc != SQLITE_OK)
+            snprintf(msg, msgsize, "%s", m ? m : sqlite3_errmsg(db));
+        sqlite3_free(m);
+        if (rc == SQLITE_OK || !busy || tp_mono_ms() - start >= BUSY_TIMEOUT_MS)
+            return rc;
+        if (sqlite3_get_autocommit(db) == 0)
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_sleep(20);
+    }
+}
+
+/* Creates the tables in one write transaction taken up front (BEGIN
+ * IMMEDIATE waits in the busy handler instead of failing on upgrade). */
+static int create_tables(sqlite3 *db, char *msg, size_t msgsize) {
+    char sql[4096];
+    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;%sCOMMIT;", schema_sql);
+    return exec_retry(db, sql, msg, msgsize);
+}
+
 static const struct tp_store_ops sqlite_ops = {
-    "sqlite", sq_begin, sq_put_tick, sq_put_bar, sq_put_latest, sq_put_state, sq_put_checkpoint,
-    sq_commit, sq_get_state, sq_get_checkpoint, sq_query, sq_free, sq_put_gap};
+    .name = "sqlite", .begin = sq_begin, .put_tick = sq_put_tick, .put_bar = sq_put_bar,
+    .put_latest = sq_put_latest, .put_state = sq_put_state, .put_checkpoint = sq_put_checkpoint,
+    .commit = sq_commit, .get_state = sq_get_state, .get_checkpoint = sq_get_checkpoint,
+    .query = sq_query, .free = sq_free, .put_gap = sq_put_gap, .claim = sq_claim,
+    .get_epoch = sq_get_epoch, .put_loss = sq_put_loss};
 
 /* Opens a store only to read it: never creates the file or its tables and
  * takes no write lock. A WAL store in a directory this user may not write
@@ -376,7 +688,7 @@ static int open_readonly(struct sqlite_store *s, const char *path, char *errbuf,
     if (rc != SQLITE_OK)
         return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot read: %s", path,
                        s->db ? sqlite3_errmsg(s->db) : "out of memory");
-    sqlite3_busy_timeout(s->db, 30000);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     return 0;
 }
 
@@ -397,22 +709,6 @@ int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char 
     return 0;
 }
 
-/* Runs the schema. Processes that open a new file together race on
- * CREATE TABLE: a write from an outdated WAL snapshot fails at once with
- * SQLITE_BUSY, without the busy handler, so that is retried (startup only,
- * bounded to about 10 s). */
-static int create_tables(sqlite3 *db, char **msg) {
-    int rc = SQLITE_BUSY;
-    for (int attempt = 0; attempt < 500 && (rc & 0xff) == SQLITE_BUSY; attempt++) {
-        sqlite3_free(*msg);
-        *msg = NULL;
-        if (attempt)
-            sqlite3_sleep(20);
-        rc = sqlite3_exec(db, schema_sql, NULL, NULL, msg);
-    }
-    return rc;
-}
-
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;
     struct sqlite_store *s = calloc(1, sizeof *s);
@@ -427,12 +723,12 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(s->db, 30000);
-    char *msg = NULL;
-    if (create_tables(s->db, &msg) != SQLITE_OK) {
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    char msg[256] = "";
+    if (exec_retry(s->db, pragma_sql, msg, sizeof msg) != SQLITE_OK ||
+        create_tables(s->db, msg, sizeof msg) != SQLITE_OK) {
         err = tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot create tables: %s",
-                      path, msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
+                      path, msg);
         goto fail;
     }
     for (int i = 0; i < NSTMT; i++)

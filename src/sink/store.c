@@ -40,3 +40,18 @@ int tp_store_open_reader(struct tp_store **out, const char *spec, char *errbuf, 
         return tp_store_open_readonly(out, spec, errbuf, errsize);
     return tp_errf(errbuf, errsize, TP_EINVAL, "--store %s: this store cannot be read back", spec);
 }
+
+int tp_store_claim(struct tp_store *st, const char *key, const char *owner, int64_t *epoch) {
+    *epoch = 0;
+    return st->ops->claim ? st->ops->claim(st, key, owner, epoch) : 0;
+}
+
+int tp_store_get_epoch(struct tp_store *st, const char *key, int64_t *epoch) {
+    *epoch = 0;
+    return st->ops->get_epoch ? st->ops->get_epoch(st, key, epoch) : 0;
+}
+
+int tp_store_record_loss(struct tp_store *st, const char *key, int64_t from, int64_t to,
+                         const char *reason) {
+    return st->ops->put_loss ? st->ops->put_loss(st, key, from, to, reason) : 0;
+}

@@ -144,6 +144,27 @@ static int tap_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
     return 0;
 }
 
+/* Fencing and losses go straight through (each in its own short
+ * transaction of the inner store); NULL-safe wrappers in store.c. */
+static int tap_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch) {
+    struct tap *t = (struct tap *)b;
+    int err = tp_store_claim(t->in, key, owner, epoch);
+    return err ? tap_fail(t, err) : 0;
+}
+
+static int tap_get_epoch(struct tp_store *b, const char *key, int64_t *epoch) {
+    struct tap *t = (struct tap *)b;
+    int err = tp_store_get_epoch(t->in, key, epoch);
+    return err ? tap_fail(t, err) : 0;
+}
+
+static int tap_put_loss(struct tp_store *b, const char *key, int64_t from, int64_t to,
+                        const char *reason) {
+    struct tap *t = (struct tap *)b;
+    int err = tp_store_record_loss(t->in, key, from, to, reason);
+    return err ? tap_fail(t, err) : 0;
+}
+
 static int tap_put_checkpoint(struct tp_store *b, const struct tp_checkpoint *c) {
     struct tap *t = (struct tap *)b;
     int err = t->in->ops->put_checkpoint(t->in, c);
@@ -221,14 +242,16 @@ static const struct tp_store_ops tap_ops = {
     .put_latest = tap_put_latest, .put_state = tap_put_state,
     .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .get_state = tap_get_state,
     .get_checkpoint = tap_get_checkpoint, .query = tap_query, .free = tap_free,
-    .put_gap = tap_put_gap};
+    .put_gap = tap_put_gap, .claim = tap_claim, .get_epoch = tap_get_epoch,
+    .put_loss = tap_put_loss};
 
 /* The same for a store that keeps no gaps (jsonl): put_gap stays NULL. */
 static const struct tp_store_ops tap_ops_nogap = {
     .name = "tap", .begin = tap_begin, .put_tick = tap_put_tick, .put_bar = tap_put_bar,
     .put_latest = tap_put_latest, .put_state = tap_put_state,
     .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .get_state = tap_get_state,
-    .get_checkpoint = tap_get_checkpoint, .query = tap_query, .free = tap_free};
+    .get_checkpoint = tap_get_checkpoint, .query = tap_query, .free = tap_free,
+    .claim = tap_claim, .get_epoch = tap_get_epoch, .put_loss = tap_put_loss};
 
 int tp_store_tap_new(struct tp_store **out, struct tp_store *inner, struct tp_metrics *m,
                      struct tp_events *ev) {

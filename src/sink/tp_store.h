@@ -62,6 +62,11 @@ struct tp_checkpoint {
     int64_t pos;                /* byte offset / next Kafka offset */
     int64_t line;               /* lines consumed so far */
     int64_t aux;
+    /* Fencing (Kafka partitions): when fence is set, the commit fails with
+     * TP_EFENCED unless the ownership epoch of fence in the store is still
+     * epoch (see claim below), or when pos would move backwards. */
+    const char *fence;
+    int64_t epoch;
 };
 
 /* Filters for query(); unset bounds are INT64_MIN / INT64_MAX, unset
@@ -116,6 +121,17 @@ struct tp_store_ops {
     /* Writes a gaps row in the current batch; NULL for stores without a
      * gaps table (jsonl). */
     int (*put_gap)(struct tp_store *st, const struct tp_gap_row *g);
+    /* Optional (NULL: the store cannot fence writers). Takes ownership of
+     * key for owner (a sentence naming the instance): moves the key's epoch
+     * forward by one in its own short transaction and returns it, so any
+     * commit fenced with an older epoch fails from then on. */
+    int (*claim)(struct tp_store *st, const char *key, const char *owner, int64_t *epoch);
+    /* Optional: the current epoch of key (0 when never claimed). */
+    int (*get_epoch)(struct tp_store *st, const char *key, int64_t *epoch);
+    /* Optional: durably records that positions [from, to) of key can no
+     * longer be read (a loss), in its own short transaction. */
+    int (*put_loss)(struct tp_store *st, const char *key, int64_t from, int64_t to,
+                    const char *reason);
 };
 
 /* Every store struct begins with this header. */
@@ -145,6 +161,14 @@ int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf
  * (SQLite WAL readers never block the writer; Cassandra opens a session of
  * its own). jsonl cannot be read: TP_EINVAL. */
 int tp_store_open_reader(struct tp_store **out, const char *spec, char *errbuf, size_t errsize);
+
+/* Wrappers of the optional ops: claim and get_epoch give *epoch = 0 and
+ * return 0 for stores that cannot fence; record_loss returns 0 for stores
+ * that cannot record losses (the caller still logs them). */
+int tp_store_claim(struct tp_store *st, const char *key, const char *owner, int64_t *epoch);
+int tp_store_get_epoch(struct tp_store *st, const char *key, int64_t *epoch);
+int tp_store_record_loss(struct tp_store *st, const char *key, int64_t from, int64_t to,
+                         const char *reason);
 
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);

@@ -27,9 +27,9 @@ TP_BUILD = os.environ.get("TP_BUILD", "build")
 TP_DATA = os.environ.get("TP_DATA", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data"))
 MOCK_BIN = os.path.join(TP_BUILD, "tests", "kafka_mock")
 
-# librdkafka 2.0.2 sends LeaveGroup with an already-cleared member id, so
-# the mock's coordinator keeps a departed (or killed) member until its
-# session times out; a short session keeps restarts quick.
+# A killed member keeps its partitions until its session times out (the
+# 2.0.2 mock waits about 1.8 x session.timeout.ms before a replacement is
+# assigned); a short session keeps the tests' restarts quick.
 TEST_CONF = ["--kafka-conf", "session.timeout.ms=6000", "--kafka-conf",
              "heartbeat.interval.ms=500"]
 

@@ -68,7 +68,9 @@ def main():
         rejected = sum(v for k, v in m.items() if k.startswith("tickpipe_rejected_total{"))
         got = {"frames": m["tickpipe_frames_total"], "applied": m["tickpipe_applied_total"],
                "duplicates": m["tickpipe_duplicates_total"], "rejected": rejected,
-               "skipped": m["tickpipe_skipped_total"], "late": m["tickpipe_late_total"]}
+               "skipped": m["tickpipe_skipped_total"], "late": m["tickpipe_late_total"],
+               "lost": m["tickpipe_kafka_lost_messages_total"],
+               "fenced": m["tickpipe_kafka_fenced_commits_total"]}
         if got != s:
             h.fail("metrics %s != summary %s" % (got, s))
         if m["tickpipe_store_rows_total{table=ticks}"] != s["applied"] or \

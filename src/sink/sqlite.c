@@ -84,8 +84,8 @@ static const char *const stmt_sql[NSTMT] = {
     "COMMIT",
     "ROLLBACK",
     "SELECT epoch FROM tp_owner WHERE key = ?",
-    "INSERT INTO tp_owner VALUES (?1, 1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET"
-    " epoch = epoch + 1, owner = ?2, since = ?3",
+    ("INSERT INTO tp_owner VALUES (?1, 1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET"
+     " epoch = epoch + 1, owner = ?2, since = ?3"),
     "INSERT OR REPLACE INTO tp_loss VALUES (?,?,?,?,?)",
     "INSERT OR REPLACE INTO gaps VALUES (?,?,?,?)",
 };

@@ -15,7 +15,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "source/tp_decode.h"
+#include "codec/tp_decode.h"
 #include "source/tp_source.h"
 
 #define RUNS 5

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "sink/tp_store.h"
-#include "source/tp_decode.h"
+#include "codec/tp_decode.h"
 
 struct row {
     struct tp_quote q;

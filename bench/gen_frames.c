@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "source/tp_decode.h"
+#include "codec/tp_decode.h"
 #include "source/tp_source.h"
 
 static int usage(const char *msg) {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sink/tp_cql.h"
+#include "cql/tp_cql.h"
 
 static void inside(const struct tp_cql_result *r, const void *p, int64_t len) {
     const uint8_t *b = r->body, *q = p;

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "source/tp_decode.h"
-#include "source/tp_encode.h"
+#include "codec/tp_decode.h"
+#include "codec/tp_encode.h"
 
 static void check_views(const struct tp_quote *q, size_t len) {
     for (int f = 1; f <= TP_QUOTE_NFIELDS; f++)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "sink/cql_store_int.h"
-#include "tp_cmd.h"
+#include "cli/tp_cmd.h"
 
 #define PREFIX "cassandra://"
 

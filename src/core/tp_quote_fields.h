@@ -2,8 +2,8 @@
  * tp_quote_fields.h - the one table of PricingData fields (number, name as
  * in reference/yahoo-streamer.md, storage type), as an X-macro so that the
  * field metadata, the decoder and the JSON writer cannot disagree.
- * Private to the codec (src/core/quote.c, src/source/decode.c,
- * src/source/quote_json.c).
+ * Private to the codec (src/core/quote.c, src/codec/decode.c,
+ * src/codec/quote_json.c).
  */
 #ifndef TP_QUOTE_FIELDS_H
 #define TP_QUOTE_FIELDS_H

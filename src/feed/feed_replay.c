@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "../core/tp_error.h"
-#include "../source/tp_decode.h"
+#include "../codec/tp_decode.h"
 
 static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem) {
     if (need <= *cap)

@@ -37,7 +37,7 @@
 #include "../core/tp_deadletter.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
-#include "../source/tp_decode.h"
+#include "../codec/tp_decode.h"
 
 #define STATE_VERSION 1
 

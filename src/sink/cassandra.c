@@ -40,10 +40,14 @@
 #include "../core/tp_fmt.h"
 #include "../core/tp_log.h"
 #include "../core/tp_opts.h"
-#include "../source/tp_decode.h"
+#include "../codec/tp_decode.h"
 #include "cql_store_int.h"
-#include "tp_cql.h"
+#include "../cql/tp_cql.h"
 #include "tp_store.h"
+
+/* The namespace of the yahoofinance seed table's ids (a fixed random UUID). */
+const uint8_t TP_CQL_SEED_NAMESPACE[16] = {0x3f, 0x6c, 0x2a, 0x91, 0x5e, 0x04, 0x4b, 0x7d,
+                                           0x9a, 0x1c, 0x62, 0xd8, 0x0b, 0xe3, 0x47, 0x15};
 
 #define BATCH_BYTES 4000        /* under Cassandra's 5 KB batch warning */
 #define DAY_MS 86400000LL

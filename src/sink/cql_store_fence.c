@@ -24,7 +24,7 @@
 
 #include "../core/tp_error.h"
 #include "cql_store_int.h"
-#include "tp_cql.h"
+#include "../cql/tp_cql.h"
 
 /* Reads the epoch of key into *epoch (0 when never claimed). */
 static int read_epoch(struct cas *s, const char *key, int64_t *epoch) {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tp_cql.h"
+#include "../cql/tp_cql.h"
 #include "tp_store.h"
 
 /* A string-keyed map of small values (open addressing, linear probing). */

@@ -20,8 +20,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
-#include "../source/tp_decode.h"
-#include "cql_int.h"
+#include "../codec/tp_decode.h"
 #include "cql_store_int.h"
 
 #define PAGE 1000
@@ -167,6 +166,11 @@ static int str_eq(const char *want, const uint8_t *p, int32_t len) {
     return !want || (len >= 0 && strlen(want) == (size_t)len && memcmp(want, p, (size_t)len) == 0);
 }
 
+/* A big-endian 32-bit value as CQL encodes an int. */
+static uint32_t rd_be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* A page of SELECT DISTINCT: keeps the partitions the query wants. */
 static int collect_parts(struct qctx *q, const struct tp_cql_result *r) {
     int bars = q->qr->kind == TP_QUERY_BARS;
@@ -177,7 +181,7 @@ static int collect_parts(struct qctx *q, const struct tp_cql_result *r) {
         int64_t key = 0;
         if (l[0] < 0 || l[kc] != 4)
             continue;
-        key = bars ? (int32_t)cql_rd32(v[kc]) : (int64_t)cql_rd32(v[kc]) - 0x80000000LL;
+        key = bars ? (int32_t)rd_be32(v[kc]) : (int64_t)rd_be32(v[kc]) - 0x80000000LL;
         if (!str_eq(q->qr->symbol, v[0], l[0]) || key < q->lo || key > q->hi)
             continue;
         if (bars && (l[1] < 0 || !str_eq(q->qr->interval, v[1], l[1])))

@@ -21,10 +21,10 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
 #include "../core/tp_opts.h"
-#include "cql_int.h"
 #include "cql_store_int.h"
 
 /* ------------------------------------------------------------ map */
@@ -550,7 +550,7 @@ static int add_versions(const struct tp_cql_result *r, uint8_t seen[][16], int n
  * reports one schema version, as drivers do, so the statements prepared
  * next find their tables on any node. */
 static int wait_schema_agreement(struct cas *s, char *errbuf, size_t errsize) {
-    int64_t deadline = cql_now_ms() + s->opt.request_timeout_ms;
+    int64_t deadline = tp_mono_ms() + s->opt.request_timeout_ms;
     for (;;) {
         struct tp_cql_result *local = NULL, *peers = NULL;
         uint8_t seen[8][16];
@@ -566,7 +566,7 @@ static int wait_schema_agreement(struct cas *s, char *errbuf, size_t errsize) {
         tp_cql_result_free(peers);
         if (rc < 0 || n <= 1)
             return rc;
-        if (cql_now_ms() > deadline) {
+        if (tp_mono_ms() > deadline) {
             tp_warn("cassandra", "schema versions still disagree after request-timeout; "
                     "continuing");
             return 0;

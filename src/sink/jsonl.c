@@ -15,7 +15,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
-#include "../source/tp_decode.h"
+#include "../codec/tp_decode.h"
 #include "tp_store.h"
 
 struct jsonl_store {

@@ -10,7 +10,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_opts.h"
-#include "../process/tp_processor.h"
+#include "../core/tp_intervals.h"
 #include "tp_query_out.h"
 
 struct out {

@@ -31,7 +31,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
-#include "tp_decode.h"
+#include "../codec/tp_decode.h"
 
 #define REPLAY_BUF_INIT (1 << 20)
 #define REPLAY_LINE_MAX (64 << 20)

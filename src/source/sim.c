@@ -35,8 +35,8 @@
 #include <time.h>
 
 #include "../core/tp_error.h"
-#include "tp_decode.h"
-#include "tp_encode.h"
+#include "../codec/tp_decode.h"
+#include "../codec/tp_encode.h"
 
 #define SIM_NAME_MAX 32
 #define SIM_SYMBOLS_MAX 100000

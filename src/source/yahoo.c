@@ -46,7 +46,7 @@
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
 #include "../core/tp_metrics.h"
-#include "tp_decode.h"
+#include "../codec/tp_decode.h"
 #include "ws_queue.h"
 
 #define STAGE "yahoo"

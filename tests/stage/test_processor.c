@@ -15,8 +15,8 @@
 
 #include "process/tp_processor.h"
 #include "sink/tp_store.h"
-#include "source/tp_decode.h"
-#include "source/tp_encode.h"
+#include "codec/tp_decode.h"
+#include "codec/tp_encode.h"
 #include "tp_test.h"
 
 /* A tick to feed: fields set when the value is not the "absent" marker. */

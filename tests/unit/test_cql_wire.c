@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "core/tp_error.h"
-#include "sink/cql_int.h"
+#include "cql/cql_int.h"
 #include "sink/cql_store_int.h"
-#include "sink/tp_cql.h"
+#include "cql/tp_cql.h"
 #include "tp_test.h"
 
 static void test_values(void) {

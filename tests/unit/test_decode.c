@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "core/tp_clock.h"
-#include "source/tp_decode.h"
-#include "source/tp_encode.h"
+#include "codec/tp_decode.h"
+#include "codec/tp_encode.h"
 #include "tp_test.h"
 
 #define MAXLINES 64

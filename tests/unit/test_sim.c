@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "core/tp_error.h"
-#include "source/tp_decode.h"
+#include "codec/tp_decode.h"
 #include "source/tp_source.h"
 #include "tp_test.h"
 

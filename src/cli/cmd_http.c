@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/tp_error.h"
-#include "sink/tp_tap.h"
+#include "../core/tp_error.h"
+#include "../sink/tp_tap.h"
 #include "tp_cmd.h"
 
 #define EVENTS_ORDER 17   /* 131072 events: a /stream client may lag 65536 behind */

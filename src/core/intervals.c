@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/tp_error.h"
-#include "tp_processor.h"
+#include "tp_error.h"
+#include "tp_intervals.h"
 
 static const struct { const char *name; int64_t ms; } intervals[] = {
     {"1s", 1000},       {"5s", 5000},         {"10s", 10000},      {"15s", 15000},

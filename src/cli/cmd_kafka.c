@@ -50,18 +50,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/tp_kafka.h"
-#include "core/tp_error.h"
-#include "core/tp_log.h"
-#include "core/tp_opts.h"
-#include "core/tp_quote.h"
-#include "core/tp_clock.h"
-#include "core/tp_deadletter.h"
-#include "process/tp_processor.h"
-#include "sink/tp_store.h"
-#include "sink/tp_tap.h"
-#include "source/tp_decode.h"
-#include "source/tp_source.h"
+#include "../bus/tp_kafka.h"
+#include "../core/tp_error.h"
+#include "../core/tp_log.h"
+#include "../core/tp_opts.h"
+#include "../core/tp_quote.h"
+#include "../core/tp_clock.h"
+#include "../core/tp_deadletter.h"
+#include "../process/tp_processor.h"
+#include "../sink/tp_store.h"
+#include "../sink/tp_tap.h"
+#include "../codec/tp_decode.h"
+#include "../source/tp_source.h"
 #include "tp_cmd.h"
 
 /* ---- ingest ------------------------------------------------------------ */

@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/tp_events.h"
-#include "core/tp_metrics.h"
-#include "http/tp_http.h"
-#include "sink/tp_store.h"
+#include "../core/tp_events.h"
+#include "../core/tp_metrics.h"
+#include "../http/tp_http.h"
+#include "../sink/tp_store.h"
 
 /* Set to non-zero by SIGINT/SIGTERM (handlers installed by main.c). Long
  * running commands poll it and stop cleanly: flush, checkpoint, exit 0. */
@@ -48,14 +48,14 @@ int tp_cmd_same_file(const char *a, const char *b);
 const char *tp_cmd_spec_path(const char *spec);
 
 /* Refuses outputs that equal a source or each other: prints a message
- * naming both and returns 2 (bad usage), or returns 0. src/cmd_paths.c */
+ * naming both and returns 2 (bad usage), or returns 0. src/cli/cmd_paths.c */
 int tp_cmd_check_paths(const char *cmd, const struct tp_cmd_path *paths, int n);
 
 /* Warns on stderr when --symbols or --symbols-file was given with a replay
  * source, which ignores them (sim and yahoo use them). */
 void tp_cmd_warn_ignored_symbols(const char *cmd, const char *source, int argc, char **argv);
 
-/* --http for run and process (src/cmd_http.c). */
+/* --http for run and process (src/cli/cmd_http.c). */
 struct tp_cmd_http_opts {
     const char *addr;        /* --http; NULL = off */
     const char *web_root;    /* --web-root; NULL = default */
@@ -88,11 +88,11 @@ void tp_cmd_http_stop(struct tp_cmd_http *w);
 /* Stops (if needed) and frees the metrics and events: after the store. */
 void tp_cmd_http_free(struct tp_cmd_http *w);
 
-int tp_cmd_run(int argc, char **argv);      /* src/cmd_run.c */
-int tp_cmd_query(int argc, char **argv);    /* src/cmd_query.c */
-int tp_cmd_record(int argc, char **argv);   /* src/cmd_record.c */
-int tp_cmd_feed(int argc, char **argv);     /* src/cmd_feed.c */
-int tp_cmd_ingest(int argc, char **argv);   /* src/cmd_kafka.c */
-int tp_cmd_process(int argc, char **argv);  /* src/cmd_kafka.c */
+int tp_cmd_run(int argc, char **argv);      /* src/cli/cmd_run.c */
+int tp_cmd_query(int argc, char **argv);    /* src/cli/cmd_query.c */
+int tp_cmd_record(int argc, char **argv);   /* src/cli/cmd_record.c */
+int tp_cmd_feed(int argc, char **argv);     /* src/cli/cmd_feed.c */
+int tp_cmd_ingest(int argc, char **argv);   /* src/cli/cmd_kafka.c */
+int tp_cmd_process(int argc, char **argv);  /* src/cli/cmd_kafka.c */
 
 #endif

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/tp_error.h"
-#include "core/tp_opts.h"
-#include "sink/tp_query_out.h"
-#include "sink/tp_store.h"
+#include "../core/tp_error.h"
+#include "../core/tp_opts.h"
+#include "../sink/tp_query_out.h"
+#include "../sink/tp_store.h"
 #include "tp_cmd.h"
 
 int tp_cmd_query(int argc, char **argv) {

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/tp_error.h"
-#include "core/tp_log.h"
-#include "core/tp_opts.h"
-#include "feed/tp_feed.h"
+#include "../core/tp_error.h"
+#include "../core/tp_log.h"
+#include "../core/tp_opts.h"
+#include "../feed/tp_feed.h"
 #include "tp_cmd.h"
 
 int tp_cmd_feed(int argc, char **argv) {

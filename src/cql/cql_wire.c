@@ -17,7 +17,6 @@
 #include <openssl/evp.h>
 
 #include "cql_int.h"
-#include "cql_store_int.h"
 #include "../core/tp_error.h"
 
 /* ------------------------------------------------------------ buffers */
@@ -482,10 +481,6 @@ int cql_error_retriable(int32_t code) {
 }
 
 /* ------------------------------------------------------------ name-based UUIDs */
-/* The namespace of the yahoofinance seed table's ids (a fixed random UUID). */
-const uint8_t TP_CQL_SEED_NAMESPACE[16] = {0x3f, 0x6c, 0x2a, 0x91, 0x5e, 0x04, 0x4b, 0x7d,
-                                           0x9a, 0x1c, 0x62, 0xd8, 0x0b, 0xe3, 0x47, 0x15};
-
 void tp_cql_uuid_v5(const uint8_t ns[16], const void *name, size_t len, uint8_t out[16]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;

@@ -1,6 +1,6 @@
 /*
  * tp_cql.h - a client for the Cassandra native protocol v4 (CQL binary
- * protocol). Only src/sink/cql*.c do sockets and TLS for CQL.
+ * protocol). Only the files in src/cql do sockets and TLS for CQL.
  *
  * A session holds one connection per node (the contact points plus the peers
  * it finds in system.peers_v2 or system.peers), each carrying many requests

@@ -1,6 +1,6 @@
 /*
  * cql_int.h - internals shared by the CQL client's files (cql_wire.c,
- * cql_conn.c, cql_session.c). Not for use outside src/sink/cql*.c.
+ * cql_conn.c, cql_session.c). Not for use outside src/cql/.
  */
 #ifndef TP_CQL_INT_H
 #define TP_CQL_INT_H

@@ -37,19 +37,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/tp_clock.h"
-#include "bus/tp_queue.h"
-#include "core/tp_error.h"
-#include "core/tp_events.h"
-#include "core/tp_log.h"
-#include "core/tp_metrics.h"
-#include "core/tp_opts.h"
-#include "process/tp_processor.h"
-#include "http/tp_http.h"
-#include "sink/tp_store.h"
-#include "sink/tp_tap.h"
-#include "source/tp_decode.h"
-#include "source/tp_source.h"
+#include "../core/tp_clock.h"
+#include "../bus/tp_queue.h"
+#include "../core/tp_error.h"
+#include "../core/tp_events.h"
+#include "../core/tp_log.h"
+#include "../core/tp_metrics.h"
+#include "../core/tp_opts.h"
+#include "../process/tp_processor.h"
+#include "../http/tp_http.h"
+#include "../sink/tp_store.h"
+#include "../sink/tp_tap.h"
+#include "../codec/tp_decode.h"
+#include "../source/tp_source.h"
 #include "tp_cmd.h"
 
 #define BATCH_ITEMS 512

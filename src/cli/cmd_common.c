@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/tp_error.h"
-#include "core/tp_log.h"
+#include "../core/tp_error.h"
+#include "../core/tp_log.h"
 #include "tp_cmd.h"
 
 /* Reads a symbols file (one per line or comma separated, lines of any

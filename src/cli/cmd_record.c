@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/tp_clock.h"
-#include "core/tp_error.h"
-#include "core/tp_log.h"
-#include "core/tp_opts.h"
-#include "source/tp_source.h"
+#include "../core/tp_clock.h"
+#include "../core/tp_error.h"
+#include "../core/tp_log.h"
+#include "../core/tp_opts.h"
+#include "../source/tp_source.h"
 #include "tp_cmd.h"
 
 struct record_cfg {

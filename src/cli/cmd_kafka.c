@@ -773,8 +773,9 @@ static int proc_open(struct proc *pr) {
     gethostname(host, sizeof host - 1);
     snprintf(pr->owner, sizeof pr->owner, "%s%s%s pid %ld", pr->instance ? pr->instance : "",
              pr->instance ? " on " : "", host, (long)getpid());
-    if (tp_processor_new(&pr->p, pr->st, &pr->po, pr->errbuf, sizeof pr->errbuf) < 0)
-        return 2;
+    rc = tp_processor_new(&pr->p, pr->st, &pr->po, pr->errbuf, sizeof pr->errbuf);
+    if (rc < 0)   /* other settings on the store: usage; a store or file failing: runtime */
+        return rc == TP_EINVAL ? 2 : 1;
     struct tp_kafka_hooks hooks = {.assigned = on_assigned, .revoking = on_revoking, .opaque = pr};
     /* --instance first, so an explicit --kafka-conf group.instance.id wins */
     const char *kv[TP_STRLIST_MAX + 1];

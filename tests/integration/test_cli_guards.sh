@@ -7,7 +7,9 @@
 #     store in a directory it may not write;
 #  4. a full disk is named as the cause, not "cannot rollback";
 #  5. feed --listen binds exactly the address or fails; a duration needs a
-#     unit; --symbols with a replay source is warned about.
+#     unit; --symbols with a replay source is warned about;
+#  6. run and process decide exit codes alike: a dead-letter file that cannot
+#     be opened is a runtime error (1), other settings on a store bad usage (2).
 set -uo pipefail
 TP_BIN=${TP_BIN:?} TP_BUILD=${TP_BUILD:?}
 work=$(mktemp -d /tmp/tp_cli_guards.XXXXXX)
@@ -72,6 +74,12 @@ n=$(cd / && setpriv --reuid=nobody --regid=nogroup --clear-groups "$TP_BIN" quer
 expect 2 "--lateness 10: say the unit" -- run --source sim:count=1 --store sqlite:l.db --lateness 10
 expect 0 "done" -- run --source sim:count=1 --store sqlite:l0.db --lateness 0
 expect 0 "--symbols is ignored" -- run --source replay:f.txt --symbols AAPL --store sqlite:w.db --deadletter w.dl
+
+# 6. the same runtime error is exit 1 for run and process (the broker is
+#    never reached: both fail while opening the processor)
+expect 1 "cannot open" -- run --source replay:f.txt --store sqlite:e.db --deadletter nodir/d.jsonl
+expect 1 "cannot open" -- process --kafka 127.0.0.1:1 --store sqlite:e.db --deadletter nodir/d.jsonl
+expect 2 "built with" -- process --kafka 127.0.0.1:1 --store sqlite:s.db --deadletter s.dl --bars 5m
 
 echo "test_cli_guards: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

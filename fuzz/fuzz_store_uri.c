@@ -25,14 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uri[plen + size] = '\0';
     struct cas_opts o;
     char errbuf[256];
-    if (cas_opts_parse(&o, uri, errbuf, sizeof errbuf) == 0) {
+    if (tp_cas_opts_parse(&o, uri, errbuf, sizeof errbuf) == 0) {
         if (!o.hosts || !o.hosts[0] || !o.keyspace || !o.keyspace[0])
             abort();
         if (strspn(o.keyspace, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
             strlen(o.keyspace))
             abort();
     }
-    cas_opts_free(&o);
+    tp_cas_opts_free(&o);
     const char *spec = uri + plen;
     const char *path = tp_cmd_spec_path(spec);
     if (path && (path < spec || path > spec + strlen(spec)))

@@ -100,8 +100,8 @@ static int cooperative(rd_kafka_t *rk) {
  * log start of newly assigned partitions. */
 #define ASSIGN_QUERY_MS 10000
 
-/* Fills committed offsets (from the coordinator) and log starts (from the
- * partition leaders) of parts; -1 where unknown. */
+/* Fills committed offsets (from the coordinator) and log starts and ends
+ * (from the partition leaders) of parts; -1 where unknown. */
 static void assignment_facts(struct tp_kafka_consumer *c, rd_kafka_topic_partition_list_t *parts,
                              struct tp_kafka_assignment *facts) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
@@ -111,12 +111,15 @@ static void assignment_facts(struct tp_kafka_consumer *c, rd_kafka_topic_partiti
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t lo = -1, hi = -1;
-        facts[i] = (struct tp_kafka_assignment){tp->topic, tp->partition, -1, -1};
+        facts[i] = (struct tp_kafka_assignment){.topic = tp->topic, .partition = tp->partition,
+                                                .committed = -1, .log_start = -1, .log_end = -1};
         if (!e && !l->elems[i].err && l->elems[i].offset >= 0)
             facts[i].committed = l->elems[i].offset;
         if (rd_kafka_query_watermark_offsets(c->rk, tp->topic, tp->partition, &lo, &hi,
-                                             ASSIGN_QUERY_MS) == 0)
+                                             ASSIGN_QUERY_MS) == 0) {
             facts[i].log_start = lo;
+            facts[i].log_end = hi;
+        }
     }
     rd_kafka_topic_partition_list_destroy(l);
 }

@@ -77,6 +77,7 @@ struct tp_kafka_assignment {
     int32_t partition;
     int64_t committed;        /* the group's committed offset; -1 none or unknown */
     int64_t log_start;        /* the first offset still readable; -1 unknown */
+    int64_t log_end;          /* the offset the next message will get; -1 unknown */
 };
 
 /* Rebalance hooks, called on the thread inside tp_kafka_consume().

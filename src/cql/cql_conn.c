@@ -42,12 +42,12 @@ struct cql_conn {
     char peer[128];
 };
 
-int64_t cql_now_ms(void) {
+int64_t tp_cql_now_ms(void) {
     return tp_mono_ms();
 }
 
 /* ------------------------------------------------------------ TLS context */
-void *cql_tls_ctx_new(const char *ca_file, char *errbuf, size_t errsize) {
+void *tp_cql_tls_ctx_new(const char *ca_file, char *errbuf, size_t errsize) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
         tp_errf(errbuf, errsize, TP_ENOMEM, "cassandra: cannot create a TLS context");
@@ -67,13 +67,13 @@ void *cql_tls_ctx_new(const char *ca_file, char *errbuf, size_t errsize) {
     return ctx;
 }
 
-void cql_tls_ctx_free(void *ctx) { SSL_CTX_free(ctx); }
+void tp_cql_tls_ctx_free(void *ctx) { SSL_CTX_free(ctx); }
 
 /* ------------------------------------------------------------ socket set-up */
 static int wait_fd(int fd, short events, int64_t deadline) {
     struct pollfd pfd = {fd, events, 0};
     for (;;) {
-        int64_t left = deadline - cql_now_ms();
+        int64_t left = deadline - tp_cql_now_ms();
         if (left <= 0)
             return TP_ETIMEDOUT;
         int n = poll(&pfd, 1, (int)left);
@@ -155,11 +155,11 @@ static int tls_handshake(struct cql_conn *cn, void *ctx, const char *host, int64
 }
 
 /* ------------------------------------------------------------ framed I/O */
-struct cql_buf *cql_conn_out(struct cql_conn *cn) { return &cn->out; }
-int cql_conn_fd(const struct cql_conn *cn) { return cn->fd; }
-const char *cql_conn_peer(const struct cql_conn *cn) { return cn->peer; }
+struct cql_buf *tp_cql_conn_out(struct cql_conn *cn) { return &cn->out; }
+int tp_cql_conn_fd(const struct cql_conn *cn) { return cn->fd; }
+const char *tp_cql_conn_peer(const struct cql_conn *cn) { return cn->peer; }
 
-int cql_conn_want_write(const struct cql_conn *cn) { return cn->out.len > cn->out_off; }
+int tp_cql_conn_want_write(const struct cql_conn *cn) { return cn->out.len > cn->out_off; }
 
 static ssize_t io_write(struct cql_conn *cn, const uint8_t *p, size_t n) {
     if (!cn->ssl)
@@ -185,7 +185,7 @@ static ssize_t io_read(struct cql_conn *cn, uint8_t *p, size_t n) {
     return -1;
 }
 
-int cql_conn_flush(struct cql_conn *cn) {
+int tp_cql_conn_flush(struct cql_conn *cn) {
     if (cn->out.oom)
         return TP_ENOMEM;
     while (cn->out_off < cn->out.len) {
@@ -226,7 +226,7 @@ static int deliver(struct cql_conn *cn, cql_frame_cb cb, void *opaque) {
     return rc;
 }
 
-int cql_conn_read(struct cql_conn *cn, cql_frame_cb cb, void *opaque) {
+int tp_cql_conn_read(struct cql_conn *cn, cql_frame_cb cb, void *opaque) {
     for (;;) {
         if (cn->in_cap - cn->in_len < 16384) {
             size_t cap = cn->in_cap ? cn->in_cap * 2 : 65536;
@@ -278,18 +278,18 @@ static int sync_cb(void *opaque, const struct tp_cql_header *h, uint8_t *body, s
 static int roundtrip(struct cql_conn *cn, uint8_t opcode, const struct cql_buf *body,
                      struct sync_reply *r, int64_t deadline) {
     size_t off = cn->out.len;
-    cql_buf_header(&cn->out, 0, opcode, 0);
-    cql_buf_put(&cn->out, body->p, body->len);
-    cql_buf_patch_len(&cn->out, off);
+    tp_cql_buf_header(&cn->out, 0, opcode, 0);
+    tp_cql_buf_put(&cn->out, body->p, body->len);
+    tp_cql_buf_patch_len(&cn->out, off);
     memset(r, 0, sizeof(*r));
     int rc = 0;
     while (rc == 0 && !r->done) {
-        rc = cql_conn_flush(cn);
+        rc = tp_cql_conn_flush(cn);
         if (rc == 0)
-            rc = wait_fd(cn->fd, (short)(POLLIN | (cql_conn_want_write(cn) ? POLLOUT : 0)),
+            rc = wait_fd(cn->fd, (short)(POLLIN | (tp_cql_conn_want_write(cn) ? POLLOUT : 0)),
                          deadline);
         if (rc == 0)
-            rc = cql_conn_read(cn, sync_cb, r);
+            rc = tp_cql_conn_read(cn, sync_cb, r);
     }
     return rc;
 }
@@ -314,13 +314,13 @@ static int authenticate(struct cql_conn *cn, const struct tp_cql_config *cfg, in
         return tp_errf(errbuf, errsize, TP_EAUTH, "cassandra: %s requires authentication: "
                        "put USER:PASS@ in the store URI", cn->peer);
     size_t ul = strlen(cfg->user), pl = cfg->password ? strlen(cfg->password) : 0;
-    cql_buf_u32(&body, (uint32_t)(ul + pl + 2));
-    cql_buf_u8(&body, 0);
-    cql_buf_put(&body, cfg->user, ul);
-    cql_buf_u8(&body, 0);
-    cql_buf_put(&body, cfg->password, pl);
+    tp_cql_buf_u32(&body, (uint32_t)(ul + pl + 2));
+    tp_cql_buf_u8(&body, 0);
+    tp_cql_buf_put(&body, cfg->user, ul);
+    tp_cql_buf_u8(&body, 0);
+    tp_cql_buf_put(&body, cfg->password, pl);
     int rc = roundtrip(cn, CQL_OP_AUTH_RESPONSE, &body, &r, deadline);
-    cql_buf_free(&body);
+    tp_cql_buf_free(&body);
     if (rc < 0)
         return tp_errf(errbuf, errsize, rc, "cassandra: %s: authentication: %s", cn->peer,
                        tp_strerror(rc));
@@ -334,11 +334,11 @@ static int startup(struct cql_conn *cn, const struct tp_cql_config *cfg, int64_t
                    char *errbuf, size_t errsize) {
     struct cql_buf body = {0};
     struct sync_reply r;
-    cql_buf_u16(&body, 1);
-    cql_buf_string(&body, "CQL_VERSION");
-    cql_buf_string(&body, "3.0.0");
+    tp_cql_buf_u16(&body, 1);
+    tp_cql_buf_string(&body, "CQL_VERSION");
+    tp_cql_buf_string(&body, "3.0.0");
     int rc = roundtrip(cn, CQL_OP_STARTUP, &body, &r, deadline);
-    cql_buf_free(&body);
+    tp_cql_buf_free(&body);
     if (rc < 0)
         return tp_errf(errbuf, errsize, rc, "cassandra: %s: STARTUP: %s", cn->peer,
                        rc == TP_ETIMEDOUT ? "no reply within connect-timeout" : tp_strerror(rc));
@@ -352,10 +352,10 @@ static int startup(struct cql_conn *cn, const struct tp_cql_config *cfg, int64_t
     return rc;
 }
 
-int cql_conn_open(struct cql_conn **out, const char *host, int port,
+int tp_cql_conn_open(struct cql_conn **out, const char *host, int port,
                   const struct tp_cql_config *cfg, void *tls_ctx, char *errbuf, size_t errsize) {
     struct cql_conn *cn = calloc(1, sizeof(*cn));
-    int64_t deadline = cql_now_ms() + cfg->connect_timeout_ms;
+    int64_t deadline = tp_cql_now_ms() + cfg->connect_timeout_ms;
     int rc;
     *out = NULL;
     if (!cn)
@@ -368,21 +368,21 @@ int cql_conn_open(struct cql_conn **out, const char *host, int port,
     if (rc == 0)
         rc = startup(cn, cfg, deadline, errbuf, errsize);
     if (rc < 0) {
-        cql_conn_close(cn);
+        tp_cql_conn_close(cn);
         return rc;
     }
     *out = cn;
     return 0;
 }
 
-void cql_conn_close(struct cql_conn *cn) {
+void tp_cql_conn_close(struct cql_conn *cn) {
     if (!cn)
         return;
     if (cn->ssl)
         SSL_free(cn->ssl);
     if (cn->fd >= 0)
         close(cn->fd);
-    cql_buf_free(&cn->out);
+    tp_cql_buf_free(&cn->out);
     free(cn->in);
     free(cn);
 }

@@ -37,25 +37,25 @@ struct cql_buf {
     int oom;
 };
 
-void cql_buf_put(struct cql_buf *b, const void *p, size_t n);
-void cql_buf_u8(struct cql_buf *b, uint8_t x);
-void cql_buf_u16(struct cql_buf *b, uint16_t x);
-void cql_buf_u32(struct cql_buf *b, uint32_t x);
-void cql_buf_string(struct cql_buf *b, const char *s);       /* [string] */
-void cql_buf_long_string(struct cql_buf *b, const char *s);  /* [long string] */
-void cql_buf_short_bytes(struct cql_buf *b, const uint8_t *p, uint16_t n);
-void cql_buf_free(struct cql_buf *b);
+void tp_cql_buf_put(struct cql_buf *b, const void *p, size_t n);
+void tp_cql_buf_u8(struct cql_buf *b, uint8_t x);
+void tp_cql_buf_u16(struct cql_buf *b, uint16_t x);
+void tp_cql_buf_u32(struct cql_buf *b, uint32_t x);
+void tp_cql_buf_string(struct cql_buf *b, const char *s);       /* [string] */
+void tp_cql_buf_long_string(struct cql_buf *b, const char *s);  /* [long string] */
+void tp_cql_buf_short_bytes(struct cql_buf *b, const uint8_t *p, uint16_t n);
+void tp_cql_buf_free(struct cql_buf *b);
 /* Writes a request header for opcode/stream with body length n. */
-void cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32_t n);
+void tp_cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32_t n);
 /* Patches the body length of the frame that starts at offset off. */
-void cql_buf_patch_len(struct cql_buf *b, size_t off);
+void tp_cql_buf_patch_len(struct cql_buf *b, size_t off);
 
 /* Appends <consistency><flags>[values]... for QUERY/EXECUTE. */
-void cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
+void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
                           int page_size, const uint8_t *paging_state, int32_t paging_len);
 
 /* Is an error code worth retrying (our writes are idempotent)? */
-int cql_error_retriable(int32_t code);
+int tp_cql_error_retriable(int32_t code);
 
 /* ------------------------------------------------------------ connections (cql_conn.c) */
 struct cql_conn;
@@ -64,21 +64,21 @@ struct cql_conn;
 typedef int (*cql_frame_cb)(void *opaque, const struct tp_cql_header *h, uint8_t *body,
                             size_t len);
 
-int64_t cql_now_ms(void);
-void *cql_tls_ctx_new(const char *ca_file, char *errbuf, size_t errsize);
-void cql_tls_ctx_free(void *ctx);
+int64_t tp_cql_now_ms(void);
+void *tp_cql_tls_ctx_new(const char *ca_file, char *errbuf, size_t errsize);
+void tp_cql_tls_ctx_free(void *ctx);
 
 /* Connects, does TLS when tls_ctx is set, STARTUP and authentication,
  * all within cfg->connect_timeout_ms. */
-int cql_conn_open(struct cql_conn **out, const char *host, int port,
+int tp_cql_conn_open(struct cql_conn **out, const char *host, int port,
                   const struct tp_cql_config *cfg, void *tls_ctx, char *errbuf, size_t errsize);
-void cql_conn_close(struct cql_conn *cn);           /* NULL is a no-op */
-struct cql_buf *cql_conn_out(struct cql_conn *cn);   /* append whole frames here */
-int cql_conn_fd(const struct cql_conn *cn);
-const char *cql_conn_peer(const struct cql_conn *cn);
-int cql_conn_want_write(const struct cql_conn *cn);
-int cql_conn_flush(struct cql_conn *cn);             /* non-blocking */
-int cql_conn_read(struct cql_conn *cn, cql_frame_cb cb, void *opaque); /* non-blocking */
+void tp_cql_conn_close(struct cql_conn *cn);           /* NULL is a no-op */
+struct cql_buf *tp_cql_conn_out(struct cql_conn *cn);   /* append whole frames here */
+int tp_cql_conn_fd(const struct cql_conn *cn);
+const char *tp_cql_conn_peer(const struct cql_conn *cn);
+int tp_cql_conn_want_write(const struct cql_conn *cn);
+int tp_cql_conn_flush(struct cql_conn *cn);             /* non-blocking */
+int tp_cql_conn_read(struct cql_conn *cn, cql_frame_cb cb, void *opaque); /* non-blocking */
 
 static inline uint16_t cql_rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t cql_rd32(const uint8_t *p) {

@@ -114,7 +114,7 @@ void tp_cql_config_init(struct tp_cql_config *cfg) {
 /* ------------------------------------------------------------ queue */
 static void enqueue(struct tp_cql *c, struct req *r, int front) {
     r->next = NULL;
-    r->queued_at = cql_now_ms();
+    r->queued_at = tp_cql_now_ms();
     if (!c->q_head) {
         c->q_head = c->q_tail = r;
     } else if (front) {
@@ -178,7 +178,7 @@ static void retry(struct tp_cql *c, struct req *r, const char *why) {
         return;
     }
     int base = 10 << (r->attempts < 7 ? r->attempts : 7);   /* 20 ms .. 1.28 s */
-    r->not_before = cql_now_ms() + base / 2 + (int64_t)(rnd(c) % (uint64_t)base);
+    r->not_before = tp_cql_now_ms() + base / 2 + (int64_t)(rnd(c) % (uint64_t)base);
     r->pin = -1;
     c->st.retries++;
     tp_debug("cassandra", "retrying (attempt %d): %s", r->attempts + 1, why);
@@ -213,11 +213,11 @@ static int node_add(struct tp_cql *c, const char *host, int port) {
 }
 
 static int node_connect(struct tp_cql *c, struct node *nd, char *errbuf, size_t errsize) {
-    int rc = cql_conn_open(&nd->cn, nd->host, nd->port, &c->cfg, c->tls, errbuf, errsize);
+    int rc = tp_cql_conn_open(&nd->cn, nd->host, nd->port, &c->cfg, c->tls, errbuf, errsize);
     if (rc < 0) {
         nd->backoff_ms = nd->backoff_ms ? (nd->backoff_ms * 2 > 5000 ? 5000 : nd->backoff_ms * 2)
                                         : 100;
-        nd->retry_at = cql_now_ms() + nd->backoff_ms;
+        nd->retry_at = tp_cql_now_ms() + nd->backoff_ms;
         return rc;
     }
     nd->backoff_ms = 0;
@@ -232,9 +232,9 @@ static int node_connect(struct tp_cql *c, struct node *nd, char *errbuf, size_t 
 static void node_down(struct tp_cql *c, struct node *nd, const char *why) {
     tp_warn("cassandra", "connection to %s:%d lost (%s); retrying its requests", nd->host,
             nd->port, why);
-    cql_conn_close(nd->cn);
+    tp_cql_conn_close(nd->cn);
     nd->cn = NULL;
-    nd->retry_at = cql_now_ms() + 50;
+    nd->retry_at = tp_cql_now_ms() + 50;
     c->st.reconnects++;
     for (int i = 0; i < c->cfg.max_in_flight; i++) {
         struct req *r = nd->streams[i];
@@ -256,36 +256,36 @@ static int nodes_up(const struct tp_cql *c) {
 static void encode(struct tp_cql *c, struct req *r, struct cql_buf *b, int16_t stream) {
     static const uint8_t opcode[] = {CQL_OP_QUERY, CQL_OP_EXECUTE, CQL_OP_BATCH, CQL_OP_PREPARE};
     size_t off = b->len;
-    cql_buf_header(b, stream, opcode[r->kind], 0);
+    tp_cql_buf_header(b, stream, opcode[r->kind], 0);
     switch (r->kind) {
     case REQ_QUERY:
-        cql_buf_long_string(b, r->query);
-        cql_buf_query_params(b, c->cfg.consistency, &r->v, r->page_size, r->paging,
+        tp_cql_buf_long_string(b, r->query);
+        tp_cql_buf_query_params(b, c->cfg.consistency, &r->v, r->page_size, r->paging,
                              r->paging_len);
         break;
     case REQ_EXECUTE:
-        cql_buf_short_bytes(b, r->prep->id, r->prep->id_len);
-        cql_buf_query_params(b, c->cfg.consistency, &r->v, r->page_size, r->paging,
+        tp_cql_buf_short_bytes(b, r->prep->id, r->prep->id_len);
+        tp_cql_buf_query_params(b, c->cfg.consistency, &r->v, r->page_size, r->paging,
                              r->paging_len);
         break;
     case REQ_BATCH:
-        cql_buf_u8(b, 1);   /* unlogged */
-        cql_buf_u16(b, (uint16_t)r->nitems);
+        tp_cql_buf_u8(b, 1);   /* unlogged */
+        tp_cql_buf_u16(b, (uint16_t)r->nitems);
         for (int i = 0; i < r->nitems; i++) {
             const struct batch_item *it = &r->items[i];
-            cql_buf_u8(b, 1);
-            cql_buf_short_bytes(b, it->p->id, it->p->id_len);
-            cql_buf_u16(b, (uint16_t)it->n);
-            cql_buf_put(b, r->v.buf + it->off, it->len);
+            tp_cql_buf_u8(b, 1);
+            tp_cql_buf_short_bytes(b, it->p->id, it->p->id_len);
+            tp_cql_buf_u16(b, (uint16_t)it->n);
+            tp_cql_buf_put(b, r->v.buf + it->off, it->len);
         }
-        cql_buf_u16(b, (uint16_t)c->cfg.consistency);
-        cql_buf_u8(b, 0);
+        tp_cql_buf_u16(b, (uint16_t)c->cfg.consistency);
+        tp_cql_buf_u8(b, 0);
         break;
     case REQ_PREPARE:
-        cql_buf_long_string(b, r->prep ? r->prep->query : r->query);
+        tp_cql_buf_long_string(b, r->prep ? r->prep->query : r->query);
         break;
     }
-    cql_buf_patch_len(b, off);
+    tp_cql_buf_patch_len(b, off);
 }
 
 /* Picks a node with a free stream: the pinned one, else round robin. */
@@ -310,15 +310,15 @@ static void send_req(struct tp_cql *c, struct node *nd, struct req *r) {
     nd->in_flight++;
     if (nd->in_flight > c->st.max_in_flight)
         c->st.max_in_flight = nd->in_flight;
-    r->deadline = cql_now_ms() + c->cfg.request_timeout_ms;
+    r->deadline = tp_cql_now_ms() + c->cfg.request_timeout_ms;
     c->st.requests++;
-    encode(c, r, cql_conn_out(nd->cn), stream);
+    encode(c, r, tp_cql_conn_out(nd->cn), stream);
 }
 
 /* Moves due requests from the queue onto connections. Returns the time of
  * the next backoff expiry (or INT64_MAX). */
 static int64_t dispatch(struct tp_cql *c) {
-    int64_t now = cql_now_ms(), next = INT64_MAX;
+    int64_t now = tp_cql_now_ms(), next = INT64_MAX;
     struct req **pp = &c->q_head, *prev = NULL;
     int up = nodes_up(c);
     while (*pp) {
@@ -393,7 +393,7 @@ static void on_error(struct tp_cql *c, struct node *nd, struct req *r, uint8_t *
              msg);
     if (code == CQL_ERR_UNPREPARED)
         on_unprepared(c, nd, r, id, id_len, full);
-    else if (cql_error_retriable(code))
+    else if (tp_cql_error_retriable(code))
         retry(c, r, full);
     else
         complete(c, r, code == CQL_ERR_AUTH || code == CQL_ERR_UNAUTHORIZED ? TP_EAUTH
@@ -475,7 +475,7 @@ static int on_frame(void *opaque, const struct tp_cql_header *h, uint8_t *body, 
 
 /* ------------------------------------------------------------ the loop */
 static void reconnect_due(struct tp_cql *c) {
-    int64_t now = cql_now_ms();
+    int64_t now = tp_cql_now_ms();
     for (int i = 0; i < c->nnodes; i++) {
         struct node *nd = &c->nodes[i];
         char err[CQL_MSG];
@@ -489,7 +489,7 @@ static void reconnect_due(struct tp_cql *c) {
 }
 
 static void check_timeouts(struct tp_cql *c) {
-    int64_t now = cql_now_ms();
+    int64_t now = tp_cql_now_ms();
     for (int i = 0; i < c->nnodes; i++) {
         struct node *nd = &c->nodes[i];
         for (int s = 0; nd->cn && nd->in_flight && s < c->cfg.max_in_flight; s++) {
@@ -505,17 +505,17 @@ static int pump(struct tp_cql *c, int timeout_ms) {
     struct pollfd pfd[64];
     int idx[64], n = 0;
     reconnect_due(c);
-    int64_t next = dispatch(c), now = cql_now_ms();
+    int64_t next = dispatch(c), now = tp_cql_now_ms();
     for (int i = 0; i < c->nnodes && n < 64; i++) {
         struct node *nd = &c->nodes[i];
         if (!nd->cn)
             continue;
-        if (cql_conn_flush(nd->cn) < 0) {
+        if (tp_cql_conn_flush(nd->cn) < 0) {
             node_down(c, nd, "write failed");
             continue;
         }
-        pfd[n].fd = cql_conn_fd(nd->cn);
-        pfd[n].events = (short)(POLLIN | (cql_conn_want_write(nd->cn) ? POLLOUT : 0));
+        pfd[n].fd = tp_cql_conn_fd(nd->cn);
+        pfd[n].events = (short)(POLLIN | (tp_cql_conn_want_write(nd->cn) ? POLLOUT : 0));
         idx[n++] = i;
     }
     int64_t wait = timeout_ms;
@@ -529,7 +529,7 @@ static int pump(struct tp_cql *c, int timeout_ms) {
         struct frame_ctx fc = {c, nd};
         if (!nd->cn || !(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
-        int rc = cql_conn_read(nd->cn, on_frame, &fc);
+        int rc = tp_cql_conn_read(nd->cn, on_frame, &fc);
         if (rc < 0)
             node_down(c, nd, rc == TP_ECLOSED ? "closed by server" : tp_strerror(rc));
     }
@@ -819,7 +819,7 @@ static int dup_config(struct tp_cql *c, const struct tp_cql_config *cfg) {
         c->cfg.max_in_flight = 1024;
     if (c->cfg.max_attempts < 1)
         c->cfg.max_attempts = 1;
-    c->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)cql_now_ms();
+    c->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)tp_cql_now_ms();
     return !c->hosts || (cfg->user && !c->user) || (cfg->password && !c->password) ||
            (cfg->tls_ca && !c->tls_ca) ? TP_ENOMEM : 0;
 }
@@ -834,7 +834,7 @@ int tp_cql_connect(struct tp_cql **out, const struct tp_cql_config *cfg, char *e
         return tp_errf(errbuf, errsize, TP_ENOMEM, "cassandra: out of memory");
     }
     rc = parse_hosts(c, errbuf, errsize);
-    if (rc == 0 && cfg->tls && !(c->tls = cql_tls_ctx_new(c->tls_ca, errbuf, errsize)))
+    if (rc == 0 && cfg->tls && !(c->tls = tp_cql_tls_ctx_new(c->tls_ca, errbuf, errsize)))
         rc = TP_EINVAL;
     for (int i = 0; rc == 0 && i < c->nnodes; i++) {
         char err[CQL_MSG];
@@ -874,7 +874,7 @@ void tp_cql_free(struct tp_cql *c) {
         struct node *nd = &c->nodes[i];
         for (int s = 0; nd->streams && s < c->cfg.max_in_flight; s++)
             free_chain(nd->streams[s]);
-        cql_conn_close(nd->cn);
+        tp_cql_conn_close(nd->cn);
         free(nd->streams);
         free(nd->free_ids);
     }
@@ -889,7 +889,7 @@ void tp_cql_free(struct tp_cql *c) {
         free(p->query);
         free(p);
     }
-    cql_tls_ctx_free(c->tls);
+    tp_cql_tls_ctx_free(c->tls);
     free(c->nodes);
     free(c->hosts);
     free(c->user);

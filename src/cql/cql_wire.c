@@ -38,56 +38,56 @@ static int buf_reserve(struct cql_buf *b, size_t n) {
     return 0;
 }
 
-void cql_buf_put(struct cql_buf *b, const void *p, size_t n) {
+void tp_cql_buf_put(struct cql_buf *b, const void *p, size_t n) {
     if (n == 0 || buf_reserve(b, n) < 0)
         return;
     memcpy(b->p + b->len, p, n);
     b->len += n;
 }
 
-void cql_buf_u8(struct cql_buf *b, uint8_t x) { cql_buf_put(b, &x, 1); }
+void tp_cql_buf_u8(struct cql_buf *b, uint8_t x) { tp_cql_buf_put(b, &x, 1); }
 
-void cql_buf_u16(struct cql_buf *b, uint16_t x) {
+void tp_cql_buf_u16(struct cql_buf *b, uint16_t x) {
     uint8_t p[2] = {(uint8_t)(x >> 8), (uint8_t)x};
-    cql_buf_put(b, p, 2);
+    tp_cql_buf_put(b, p, 2);
 }
 
-void cql_buf_u32(struct cql_buf *b, uint32_t x) {
+void tp_cql_buf_u32(struct cql_buf *b, uint32_t x) {
     uint8_t p[4] = {(uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x};
-    cql_buf_put(b, p, 4);
+    tp_cql_buf_put(b, p, 4);
 }
 
-void cql_buf_string(struct cql_buf *b, const char *s) {
+void tp_cql_buf_string(struct cql_buf *b, const char *s) {
     size_t n = strlen(s);
-    cql_buf_u16(b, (uint16_t)n);
-    cql_buf_put(b, s, n);
+    tp_cql_buf_u16(b, (uint16_t)n);
+    tp_cql_buf_put(b, s, n);
 }
 
-void cql_buf_long_string(struct cql_buf *b, const char *s) {
+void tp_cql_buf_long_string(struct cql_buf *b, const char *s) {
     size_t n = strlen(s);
-    cql_buf_u32(b, (uint32_t)n);
-    cql_buf_put(b, s, n);
+    tp_cql_buf_u32(b, (uint32_t)n);
+    tp_cql_buf_put(b, s, n);
 }
 
-void cql_buf_short_bytes(struct cql_buf *b, const uint8_t *p, uint16_t n) {
-    cql_buf_u16(b, n);
-    cql_buf_put(b, p, n);
+void tp_cql_buf_short_bytes(struct cql_buf *b, const uint8_t *p, uint16_t n) {
+    tp_cql_buf_u16(b, n);
+    tp_cql_buf_put(b, p, n);
 }
 
-void cql_buf_free(struct cql_buf *b) {
+void tp_cql_buf_free(struct cql_buf *b) {
     free(b->p);
     memset(b, 0, sizeof(*b));
 }
 
-void cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32_t n) {
-    cql_buf_u8(b, 0x04);
-    cql_buf_u8(b, 0);
-    cql_buf_u16(b, (uint16_t)stream);
-    cql_buf_u8(b, opcode);
-    cql_buf_u32(b, n);
+void tp_cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32_t n) {
+    tp_cql_buf_u8(b, 0x04);
+    tp_cql_buf_u8(b, 0);
+    tp_cql_buf_u16(b, (uint16_t)stream);
+    tp_cql_buf_u8(b, opcode);
+    tp_cql_buf_u32(b, n);
 }
 
-void cql_buf_patch_len(struct cql_buf *b, size_t off) {
+void tp_cql_buf_patch_len(struct cql_buf *b, size_t off) {
     if (b->oom || b->len < off + TP_CQL_HEADER_LEN)
         return;
     uint32_t n = (uint32_t)(b->len - off - TP_CQL_HEADER_LEN);
@@ -98,7 +98,7 @@ void cql_buf_patch_len(struct cql_buf *b, size_t off) {
     p[3] = (uint8_t)n;
 }
 
-void cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
+void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
                           int page_size, const uint8_t *paging_state, int32_t paging_len) {
     uint8_t flags = 0;
     if (v && v->n > 0)
@@ -107,17 +107,17 @@ void cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cq
         flags |= 0x04;
     if (paging_state)
         flags |= 0x08;
-    cql_buf_u16(b, (uint16_t)consistency);
-    cql_buf_u8(b, flags);
+    tp_cql_buf_u16(b, (uint16_t)consistency);
+    tp_cql_buf_u8(b, flags);
     if (flags & 0x01) {
-        cql_buf_u16(b, (uint16_t)v->n);
-        cql_buf_put(b, v->buf, v->len);
+        tp_cql_buf_u16(b, (uint16_t)v->n);
+        tp_cql_buf_put(b, v->buf, v->len);
     }
     if (flags & 0x04)
-        cql_buf_u32(b, (uint32_t)page_size);
+        tp_cql_buf_u32(b, (uint32_t)page_size);
     if (flags & 0x08) {
-        cql_buf_u32(b, (uint32_t)paging_len);
-        cql_buf_put(b, paging_state, (size_t)paging_len);
+        tp_cql_buf_u32(b, (uint32_t)paging_len);
+        tp_cql_buf_put(b, paging_state, (size_t)paging_len);
     }
 }
 
@@ -464,7 +464,7 @@ int tp_cql_consistency_parse(const char *name) {
     return -1;
 }
 
-int cql_error_retriable(int32_t code) {
+int tp_cql_error_retriable(int32_t code) {
     switch (code) {
     case CQL_ERR_UNAVAILABLE:
     case CQL_ERR_OVERLOADED:

@@ -122,7 +122,7 @@ static int apply_control(struct conn *c, const struct feed_control *fc) {
     if (sub && !c->started)
         start_conn(c);
     for (size_t i = 0; i < fc->n; i++) {
-        int id = feed_replay_symbol(fd->r, fc->symbols[i], fc->lens[i]);
+        int id = tp_feed_replay_symbol(fd->r, fc->symbols[i], fc->lens[i]);
         if (id < 0)
             continue;
         uint8_t bit = (uint8_t)(1u << (id & 7));
@@ -130,7 +130,7 @@ static int apply_control(struct conn *c, const struct feed_control *fc) {
             if (!(c->subs[id >> 3] & bit))
                 c->nsubs++;
             c->subs[id >> 3] |= bit;
-            int64_t snap = feed_replay_snapshot(fd->r, id, c->cur, fd->o->loop);
+            int64_t snap = tp_feed_replay_snapshot(fd->r, id, c->cur, fd->o->loop);
             if (snap >= 0 && push_snapshot(c, snap))
                 return -1;
         } else if (c->subs[id >> 3] & bit) {
@@ -145,11 +145,11 @@ static int apply_control(struct conn *c, const struct feed_control *fc) {
 static int on_control(struct conn *c, const char *text, size_t len) {
     struct feed_control fc;
     int rc = -1;
-    if (feed_control_parse(text, len, &fc) == 0)
+    if (tp_feed_control_parse(text, len, &fc) == 0)
         rc = apply_control(c, &fc);
     else
         tp_info(STAGE, "connection %d: malformed control message; closing", c->id);
-    feed_control_free(&fc);
+    tp_feed_control_free(&fc);
     if (!rc)
         lws_callback_on_writable(c->wsi);
     return rc;
@@ -354,12 +354,12 @@ static void tick(lws_sorted_usec_list_t *sul) {
     if (fd->started && fd->o->speed > 0) {
         double elapsed = (double)(tp_mono_ms() - fd->t0_ms) * fd->o->speed;
         uint64_t before = fd->released;
-        while (fd->released < fd->limit && (double)feed_replay_due(fd->r, fd->released) <= elapsed)
+        while (fd->released < fd->limit && (double)tp_feed_replay_due(fd->r, fd->released) <= elapsed)
             fd->released++;
         if (fd->released != before)
             lws_callback_on_writable_all_protocol(fd->ctx, &protocols[0]);
         if (fd->released < fd->limit) {
-            double w = ((double)feed_replay_due(fd->r, fd->released) - elapsed) / fd->o->speed;
+            double w = ((double)tp_feed_replay_due(fd->r, fd->released) - elapsed) / fd->o->speed;
             wait_ms = w < 1 ? 1 : w > 50 ? 50 : (int64_t)w;
         }
     }
@@ -501,7 +501,7 @@ int tp_feed_run(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
     fd.t0_ms = -1;
     int rc = check_opts(o, errbuf, errsize);
     if (!rc)
-        rc = feed_replay_load(&fd.r, o->replay, errbuf, errsize);
+        rc = tp_feed_replay_load(&fd.r, o->replay, errbuf, errsize);
     if (!rc && o->log_sent && !(fd.sent_log = fopen(o->log_sent, "a")))
         rc = tp_errf(errbuf, errsize, TP_EINVAL, "--log-sent %s: cannot open for appending",
                      o->log_sent);
@@ -522,7 +522,7 @@ int tp_feed_run(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
         lws_context_destroy(fd.ctx);
     if (fd.sent_log)
         fclose(fd.sent_log);
-    feed_replay_free(fd.r);
+    tp_feed_replay_free(fd.r);
     free(fd.wbuf);
     return rc;
 }

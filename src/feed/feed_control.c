@@ -33,7 +33,7 @@ static json_t *control_array(json_t *root, int *subscribe) {
     return arr;
 }
 
-int feed_control_parse(const char *text, size_t len, struct feed_control *fc) {
+int tp_feed_control_parse(const char *text, size_t len, struct feed_control *fc) {
     memset(fc, 0, sizeof *fc);
     json_error_t err;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
@@ -56,11 +56,11 @@ int feed_control_parse(const char *text, size_t len, struct feed_control *fc) {
     }
     json_decref(root);
     if (rc)
-        feed_control_free(fc);
+        tp_feed_control_free(fc);
     return rc;
 }
 
-void feed_control_free(struct feed_control *fc) {
+void tp_feed_control_free(struct feed_control *fc) {
     for (size_t i = 0; i < fc->n; i++)
         free(fc->symbols[i]);
     free(fc->symbols);

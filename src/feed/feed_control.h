@@ -16,12 +16,12 @@ struct feed_control {
 };
 
 /* Parses one message of len bytes (need not be NUL-terminated). Returns 0
- * with *fc filled (free it with feed_control_free), or -1 when the message
+ * with *fc filled (free it with tp_feed_control_free), or -1 when the message
  * is not exactly one "subscribe"/"unsubscribe" member holding an array of
  * strings, or on out of memory. */
-int feed_control_parse(const char *text, size_t len, struct feed_control *fc);
+int tp_feed_control_parse(const char *text, size_t len, struct feed_control *fc);
 
-/* Frees what feed_control_parse() filled; a zeroed fc is a no-op. */
-void feed_control_free(struct feed_control *fc);
+/* Frees what tp_feed_control_parse() filled; a zeroed fc is a no-op. */
+void tp_feed_control_free(struct feed_control *fc);
 
 #endif

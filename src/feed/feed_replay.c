@@ -64,7 +64,7 @@ static int hash_slot(const struct feed_replay *r, const char *s, size_t len) {
     return i;
 }
 
-int feed_replay_symbol(const struct feed_replay *r, const char *s, size_t len) {
+int tp_feed_replay_symbol(const struct feed_replay *r, const char *s, size_t len) {
     if (!r->hashcap)
         return -1;
     return r->hash[hash_slot(r, s, len)];
@@ -85,7 +85,7 @@ static int rehash(struct feed_replay *r, int cap) {
 }
 
 static int intern(struct feed_replay *r, const char *s, size_t len) {
-    int id = feed_replay_symbol(r, s, len);
+    int id = tp_feed_replay_symbol(r, s, len);
     if (id >= 0)
         return id;
     if ((r->nsym + 1) * 2 > r->hashcap && rehash(r, r->hashcap ? r->hashcap * 2 : 64))
@@ -206,7 +206,7 @@ static int load_lines(struct feed_replay *r, FILE *fp, char *errbuf, size_t errs
     return rc;
 }
 
-int feed_replay_load(struct feed_replay **out, const char *path, char *errbuf, size_t errsize) {
+int tp_feed_replay_load(struct feed_replay **out, const char *path, char *errbuf, size_t errsize) {
     struct feed_replay *r = calloc(1, sizeof *r);
     *out = NULL;
     if (!r)
@@ -230,11 +230,11 @@ int feed_replay_load(struct feed_replay **out, const char *path, char *errbuf, s
     *out = r;
     return 0;
 fail:
-    feed_replay_free(r);
+    tp_feed_replay_free(r);
     return rc;
 }
 
-void feed_replay_free(struct feed_replay *r) {
+void tp_feed_replay_free(struct feed_replay *r) {
     if (!r)
         return;
     for (int s = 0; s < r->nsym; s++) {
@@ -251,7 +251,7 @@ void feed_replay_free(struct feed_replay *r) {
     free(r);
 }
 
-int64_t feed_replay_snapshot(const struct feed_replay *r, int sym, uint64_t before, int loop) {
+int64_t tp_feed_replay_snapshot(const struct feed_replay *r, int sym, uint64_t before, int loop) {
     if (sym < 0 || sym >= r->nsym || r->sym_nframes[sym] == 0 || before == 0)
         return -1;
     uint64_t lap = (before - 1) / r->n, idx = (before - 1) % r->n;
@@ -271,6 +271,6 @@ int64_t feed_replay_snapshot(const struct feed_replay *r, int sym, uint64_t befo
     return -1;
 }
 
-int64_t feed_replay_due(const struct feed_replay *r, uint64_t pos) {
+int64_t tp_feed_replay_due(const struct feed_replay *r, uint64_t pos) {
     return (int64_t)(pos / r->n) * r->lap_ms + r->f[pos % r->n].t_ms;
 }

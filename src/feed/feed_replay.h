@@ -33,19 +33,19 @@ struct feed_replay {
 
 /* Loads a frame file. Returns 0, or TP_EINVAL/TP_EIO/TP_ENOMEM with errbuf.
  * An empty file (no frames) is an error. Caller frees. */
-int feed_replay_load(struct feed_replay **out, const char *path, char *errbuf, size_t errsize);
+int tp_feed_replay_load(struct feed_replay **out, const char *path, char *errbuf, size_t errsize);
 
 /* Frees; NULL is a no-op. */
-void feed_replay_free(struct feed_replay *r);
+void tp_feed_replay_free(struct feed_replay *r);
 
 /* Symbol id of s (len bytes), or -1 when no frame carries it. */
-int feed_replay_symbol(const struct feed_replay *r, const char *s, size_t len);
+int tp_feed_replay_symbol(const struct feed_replay *r, const char *s, size_t len);
 
 /* The latest frame of symbol sym at a logical stream position below
  * `before` (positions count frames across --loop laps), or -1. */
-int64_t feed_replay_snapshot(const struct feed_replay *r, int sym, uint64_t before, int loop);
+int64_t tp_feed_replay_snapshot(const struct feed_replay *r, int sym, uint64_t before, int loop);
 
 /* Recorded time of logical position pos, in ms after the first frame. */
-int64_t feed_replay_due(const struct feed_replay *r, uint64_t pos);
+int64_t tp_feed_replay_due(const struct feed_replay *r, uint64_t pos);
 
 #endif

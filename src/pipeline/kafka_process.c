@@ -145,6 +145,21 @@ static int refuse_behind(struct tp_kafka_process *pr, const struct tp_kafka_assi
     return -1;
 }
 
+/* The store's checkpoint lies beyond the end of the log: the topic was
+ * deleted and re-created, or the brokers are another cluster's. Reading on
+ * would seek past the end, be reset to the start and skip every message
+ * below the checkpoint as an old fetch. */
+static int refuse_ahead(struct tp_kafka_process *pr, const struct tp_kafka_assignment *a,
+                        int64_t pos) {
+    tp_error("process", "partition %d of %s: the store %s has a checkpoint at offset %lld but "
+             "the topic ends at offset %lld. The topic was deleted and re-created, or --brokers "
+             "points at another cluster than the one this store was built from. Point --store "
+             "at this topic's store, or move this store aside and start a new one",
+             (int)a->partition, a->topic, pr->o.store_spec, (long long)pos,
+             (long long)a->log_end);
+    return -1;
+}
+
 static int on_assigned(void *opaque, const struct tp_kafka_assignment *a, int64_t *offset) {
     struct tp_kafka_process *pr = opaque;
     struct proc_part *pp = proc_part(pr, a->partition);
@@ -168,6 +183,8 @@ static int on_assigned(void *opaque, const struct tp_kafka_assignment *a, int64_
     int have = line > 0 || pos > 0;
     if (a->committed > pos && !pr->o.rebuild && pr->st->has_state)   /* jsonl keeps none */
         return refuse_behind(pr, a, pos, have);
+    if (a->log_end >= 0 && pos > a->log_end && pr->st->has_state)
+        return refuse_ahead(pr, a, pos);
     if (a->log_start > pos) {
         record_loss(pr, a->partition, pos, a->log_start,
                     "the log start moved past the checkpoint (retention or deleted records)");

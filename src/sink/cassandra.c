@@ -148,7 +148,7 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
             pb = &s->pb[i];
     if (!pb) {
         if (s->npb == MAX_OPEN_BATCHES) {
-            int rc = s->hold ? hold_all(s) : cas_flush_batches(s);
+            int rc = s->hold ? hold_all(s) : tp_cas_flush_batches(s);
             if (rc < 0)
                 return rc;
         }
@@ -166,7 +166,7 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
 }
 
 /* Sends the held batches, then the open ones. */
-int cas_flush_batches(struct cas *s) {
+int tp_cas_flush_batches(struct cas *s) {
     int rc = 0;
     for (int i = 0; i < s->nheld; i++) {
         if (rc == 0)
@@ -227,7 +227,7 @@ static int cas_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     int rc = batch_add(s, pkey, s->prep[P_TICK], v);
     if (rc == 0 && s->opt.seed_table)
         rc = put_seed_row(s, t);
-    return cas_fail(s, rc, "write a tick");
+    return tp_cas_fail(s, rc, "write a tick");
 }
 
 static int cas_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
@@ -250,7 +250,7 @@ static int cas_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
         tp_cql_add_null(v);
     tp_cql_add_bigint(v, r->count);
     snprintf(key, sizeof(key), "%s|%s|%" PRId64, r->symbol, r->interval, r->start);
-    return cas_fail(s, cas_put_sql(&s->bars, key, v), "buffer a bar");
+    return tp_cas_fail(s, cas_put_sql(&s->bars, key, v), "buffer a bar");
 }
 
 static int cas_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
@@ -262,13 +262,13 @@ static int cas_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
     tp_cql_add_double(v, l->price);
     tp_cql_add_double(v, l->cum_avg_price);
     tp_cql_add_bigint(v, l->count);
-    return cas_fail(s, cas_put_sql(&s->latest, l->symbol, v), "buffer a latest row");
+    return tp_cas_fail(s, cas_put_sql(&s->latest, l->symbol, v), "buffer a latest row");
 }
 
 static int cas_put_sql(struct kv *m, const char *key, const struct tp_cql_values *v) {
     if (v->oom)
         return TP_ENOMEM;
-    return kv_put(m, key, v->buf, v->len, v->n);
+    return tp_kv_put(m, key, v->buf, v->len, v->n);
 }
 
 /* gaps: partitioned by symbol alone (a symbol has a few outages a day at
@@ -283,20 +283,20 @@ static int cas_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
     tp_cql_add_bigint(v, g->start);
     tp_cql_add_bigint(v, g->stop);
     tp_cql_add_text(v, g->reason, strlen(g->reason));
-    return cas_fail(s, cas_put_sql(&s->gaps, key, v), "buffer a gap");
+    return tp_cas_fail(s, cas_put_sql(&s->gaps, key, v), "buffer a gap");
 }
 
 static int cas_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
     struct cas *s = (struct cas *)b;
-    return cas_fail(s, kv_put(&s->states, symbol, blob, len, 0), "buffer state");
+    return tp_cas_fail(s, tp_kv_put(&s->states, symbol, blob, len, 0), "buffer state");
 }
 
 static int cas_put_checkpoint(struct tp_store *b, const struct tp_checkpoint *c) {
     struct cas *s = (struct cas *)b;
     int64_t vals[3] = {c->pos, c->line, c->aux};
-    if (c->fence && kv_put(&s->fences, c->fence, &c->epoch, sizeof c->epoch, 0) < 0)
-        return cas_fail(s, TP_ENOMEM, "buffer a fence");
-    return cas_fail(s, kv_put(&s->ckpts, c->key, vals, sizeof(vals), 0), "buffer a checkpoint");
+    if (c->fence && tp_kv_put(&s->fences, c->fence, &c->epoch, sizeof c->epoch, 0) < 0)
+        return tp_cas_fail(s, TP_ENOMEM, "buffer a fence");
+    return tp_cas_fail(s, tp_kv_put(&s->ckpts, c->key, vals, sizeof(vals), 0), "buffer a checkpoint");
 }
 
 /* ------------------------------------------------------------ commit */
@@ -317,7 +317,7 @@ static int send_rows(struct cas *s) {
         rc = batch_add(s, pkey, s->prep[P_BAR], &v);
     }
     if (rc == 0)
-        rc = cas_flush_batches(s);
+        rc = tp_cas_flush_batches(s);
     for (size_t i = 0; i < s->latest.cap && rc == 0; i++) {
         struct kv_entry *e = &s->latest.e[i];
         if (!e->key)
@@ -332,9 +332,9 @@ static int send_rows(struct cas *s) {
         struct tp_cql_values v = {e->val, e->len, e->len, e->n, 0};
         rc = tp_cql_execute_async(s->c, s->prep[P_GAP], &v);
     }
-    kv_clear(&s->bars);
-    kv_clear(&s->latest);
-    kv_clear(&s->gaps);
+    tp_kv_clear(&s->bars);
+    tp_kv_clear(&s->latest);
+    tp_kv_clear(&s->gaps);
     return rc;
 }
 
@@ -344,11 +344,11 @@ static int pick_slots(struct cas *s) {
     int rc = 0;
     for (size_t i = 0; i < s->states.cap && rc == 0; i++)
         if (s->states.e[i].key)
-            rc = cas_free_slot(s, &s->state_slots, P_STATE_SLOTS, s->states.e[i].key,
+            rc = tp_cas_free_slot(s, &s->state_slots, P_STATE_SLOTS, s->states.e[i].key,
                                &s->states.e[i].n);
     for (size_t i = 0; i < s->ckpts.cap && rc == 0; i++)
         if (s->ckpts.e[i].key)
-            rc = cas_free_slot(s, &s->ckpt_slots, P_CKPT_SLOTS, s->ckpts.e[i].key,
+            rc = tp_cas_free_slot(s, &s->ckpt_slots, P_CKPT_SLOTS, s->ckpts.e[i].key,
                                &s->ckpts.e[i].n);
     return rc;
 }
@@ -391,12 +391,12 @@ static int send_state(struct cas *s, int64_t gen) {
 static void settle_slots(struct cas *s) {
     for (size_t i = 0; i < s->states.cap; i++)
         if (s->states.e[i].key)
-            kv_put(&s->state_slots, s->states.e[i].key, NULL, 0, s->states.e[i].n);
+            tp_kv_put(&s->state_slots, s->states.e[i].key, NULL, 0, s->states.e[i].n);
     for (size_t i = 0; i < s->ckpts.cap; i++)
         if (s->ckpts.e[i].key)
-            kv_put(&s->ckpt_slots, s->ckpts.e[i].key, NULL, 0, s->ckpts.e[i].n);
-    kv_clear(&s->states);
-    kv_clear(&s->ckpts);
+            tp_kv_put(&s->ckpt_slots, s->ckpts.e[i].key, NULL, 0, s->ckpts.e[i].n);
+    tp_kv_clear(&s->states);
+    tp_kv_clear(&s->ckpts);
 }
 
 static int wait_acks(struct cas *s, const char *what) {
@@ -418,24 +418,24 @@ static int drop_fenced(struct cas *s) {
     for (int i = 0; i < s->nheld; i++)
         tp_cql_batch_free(s->held[i]);
     s->nheld = 0;
-    kv_clear(&s->bars);
-    kv_clear(&s->latest);
-    kv_clear(&s->states);
-    kv_clear(&s->ckpts);
-    kv_clear(&s->fences);
+    tp_kv_clear(&s->bars);
+    tp_kv_clear(&s->latest);
+    tp_kv_clear(&s->states);
+    tp_kv_clear(&s->ckpts);
+    tp_kv_clear(&s->fences);
     return TP_EFENCED;
 }
 
 static int cas_commit(struct tp_store *b) {
     struct cas *s = (struct cas *)b;
-    int rc = s->fences.count ? cas_check_fences(s) : 0;
+    int rc = s->fences.count ? tp_cas_check_fences(s) : 0;
     if (rc < 0)
         return rc == TP_EFENCED ? drop_fenced(s) : rc;
-    rc = cas_flush_batches(s);
+    rc = tp_cas_flush_batches(s);
     if (rc == 0)
         rc = send_rows(s);
     if (rc < 0)
-        return cas_fail(s, rc, "send outputs");
+        return tp_cas_fail(s, rc, "send outputs");
     if ((rc = wait_acks(s, "writing outputs")) < 0)
         return rc;
     if (s->states.count == 0 && s->ckpts.count == 0)
@@ -446,20 +446,20 @@ static int cas_commit(struct tp_store *b) {
      * is stopped after the check, its rows land with a generation older
      * than the new owner's claim (an HLC value too), so readers, who take
      * the largest committed generation, prefer the new owner's rows. */
-    int64_t gen = cas_next_gen(s);
+    int64_t gen = tp_cas_next_gen(s);
     s->clock = gen;
-    if (s->fences.count && (rc = cas_check_fences(s)) < 0)
+    if (s->fences.count && (rc = tp_cas_check_fences(s)) < 0)
         return rc == TP_EFENCED ? drop_fenced(s) : rc;
-    kv_clear(&s->fences);
+    tp_kv_clear(&s->fences);
     if ((rc = send_state(s, gen)) < 0)
-        return cas_fail(s, rc, "send state");
+        return tp_cas_fail(s, rc, "send state");
     if ((rc = wait_acks(s, "writing state")) < 0)
         return rc;
     tp_cql_values_reset(&s->v);
     tp_cql_add_bigint(&s->v, s->writer);
     tp_cql_add_bigint(&s->v, gen);
     if ((rc = tp_cql_execute_async(s->c, s->prep[P_MARK], &s->v)) < 0)
-        return cas_fail(s, rc, "send the commit marker");
+        return tp_cas_fail(s, rc, "send the commit marker");
     if ((rc = wait_acks(s, "writing the commit marker")) < 0)
         return rc;
     s->gen = gen;
@@ -472,7 +472,7 @@ static int cas_get_state(struct tp_store *b, const char *symbol, void **blob, si
     struct cas *s = (struct cas *)b;
     struct tp_cql_result *r = NULL;
     int row;
-    int rc = cas_read_slots(s, P_STATE_SLOTS, &s->state_slots, symbol, &r, &row);
+    int rc = tp_cas_read_slots(s, P_STATE_SLOTS, &s->state_slots, symbol, &r, &row);
     if (rc == 0) {
         int32_t n = r->lens[(size_t)row * (size_t)r->ncols + 3];
         *blob = malloc(n > 0 ? (size_t)n : 1);
@@ -490,7 +490,7 @@ static int cas_get_checkpoint(struct tp_store *b, struct tp_checkpoint *c) {
     struct cas *s = (struct cas *)b;
     struct tp_cql_result *r = NULL;
     int row;
-    int rc = cas_read_slots(s, P_CKPT_SLOTS, &s->ckpt_slots, c->key, &r, &row);
+    int rc = tp_cas_read_slots(s, P_CKPT_SLOTS, &s->ckpt_slots, c->key, &r, &row);
     if (rc == 0) {
         tp_cql_get_int64(r, row, 3, &c->pos);
         tp_cql_get_int64(r, row, 4, &c->line);
@@ -516,18 +516,18 @@ static void cas_free(struct tp_store *b) {
     for (int i = 0; i < s->nheld; i++)
         tp_cql_batch_free(s->held[i]);
     free(s->held);
-    kv_free(&s->bars);
-    kv_free(&s->latest);
-    kv_free(&s->gaps);
-    kv_free(&s->states);
-    kv_free(&s->ckpts);
-    kv_free(&s->state_slots);
-    kv_free(&s->ckpt_slots);
-    kv_free(&s->markers);
-    kv_free(&s->fences);
+    tp_kv_free(&s->bars);
+    tp_kv_free(&s->latest);
+    tp_kv_free(&s->gaps);
+    tp_kv_free(&s->states);
+    tp_kv_free(&s->ckpts);
+    tp_kv_free(&s->state_slots);
+    tp_kv_free(&s->ckpt_slots);
+    tp_kv_free(&s->markers);
+    tp_kv_free(&s->fences);
     tp_cql_values_free(&s->v);
     tp_cql_free(s->c);
-    cas_opts_free(&s->opt);
+    tp_cas_opts_free(&s->opt);
     free(s);
 }
 
@@ -536,8 +536,8 @@ static const struct tp_store_ops cassandra_ops = {
     .name = "cassandra", .begin = cas_begin, .put_tick = cas_put_tick, .put_bar = cas_put_bar,
     .put_latest = cas_put_latest, .put_state = cas_put_state,
     .put_checkpoint = cas_put_checkpoint, .commit = cas_commit, .get_state = cas_get_state,
-    .get_checkpoint = cas_get_checkpoint, .query = cas_query, .free = cas_free,
-    .put_gap = cas_put_gap, .claim = cas_claim, .get_epoch = cas_get_epoch};
+    .get_checkpoint = cas_get_checkpoint, .query = tp_cas_query, .free = cas_free,
+    .put_gap = cas_put_gap, .claim = tp_cas_claim, .get_epoch = tp_cas_get_epoch};
 
 static int cassandra_open(struct tp_store **out, const char *uri, int readonly, char *errbuf,
                           size_t errsize);
@@ -561,11 +561,11 @@ static int cassandra_open(struct tp_store **out, const char *uri, int readonly, 
         return tp_errf(errbuf, errsize, TP_ENOMEM, "cassandra: out of memory");
     s->base.ops = &cassandra_ops;
     s->base.has_state = 1;
-    rc = cas_opts_parse(&s->opt, uri, errbuf, errsize);
+    rc = tp_cas_opts_parse(&s->opt, uri, errbuf, errsize);
     if (rc == 0)
-        rc = cas_connect(s, errbuf, errsize);
+        rc = tp_cas_connect(s, errbuf, errsize);
     if (rc == 0)
-        rc = readonly ? cas_schema_readonly(s, uri, errbuf, errsize) : cas_schema(s, errbuf, errsize);
+        rc = readonly ? tp_cas_schema_readonly(s, uri, errbuf, errsize) : tp_cas_schema(s, errbuf, errsize);
     if (rc < 0) {
         cas_free(&s->base);
         return rc;
@@ -581,8 +581,8 @@ int tp_store_cassandra_stats(struct tp_store *st, struct tp_cql_stats *out) {
     return 0;
 }
 
-/* Exposed for the query code in cas_query.c. */
-int32_t cas_month_of_day(int64_t day) { return month_of_day(day); }
-int64_t cas_day_of_month(int32_t ym) { return day_of_month(ym); }
-int32_t cas_next_month(int32_t ym) { return next_month(ym); }
-int64_t cas_floor_div(int64_t a, int64_t b) { return floor_div(a, b); }
+/* Exposed for the query code in tp_cas_query.c. */
+int32_t tp_cas_month_of_day(int64_t day) { return month_of_day(day); }
+int64_t tp_cas_day_of_month(int32_t ym) { return day_of_month(ym); }
+int32_t tp_cas_next_month(int32_t ym) { return next_month(ym); }
+int64_t tp_cas_floor_div(int64_t a, int64_t b) { return floor_div(a, b); }

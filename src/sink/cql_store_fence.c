@@ -4,7 +4,7 @@
  *
  * tp_owner holds, per Kafka partition key, the epoch of its current owner.
  * claim() writes a new epoch: the larger of the stored one plus one and
- * this handle's hybrid logical clock (cas_next_gen), so epochs only move
+ * this handle's hybrid logical clock (tp_cas_next_gen), so epochs only move
  * forward and two handles never pick the same one. A commit whose
  * checkpoints carry fences reads the epochs back before it sends any bar or
  * latest row, and again before it writes state and checkpoints; if one
@@ -46,13 +46,13 @@ static int read_epoch(struct cas *s, const char *key, int64_t *epoch) {
     return 0;
 }
 
-int cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch) {
+int tp_cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch) {
     struct cas *s = (struct cas *)b;
     int64_t cur = 0;
     int rc = read_epoch(s, key, &cur);
     if (rc < 0)
         return rc;
-    int64_t next = cas_next_gen(s);
+    int64_t next = tp_cas_next_gen(s);
     if (next <= cur)
         next = cur + 1;
     s->clock = next;
@@ -62,7 +62,7 @@ int cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *e
     tp_cql_add_bigint(&s->v, s->writer);
     tp_cql_add_text(&s->v, owner, strlen(owner));
     if ((rc = tp_cql_execute_async(s->c, s->prep[P_OWNER_PUT], &s->v)) < 0)
-        return cas_fail(s, rc, "claim a partition");
+        return tp_cas_fail(s, rc, "claim a partition");
     char err[256];
     if (tp_cql_wait(s->c, err, sizeof err) < 0) {
         snprintf(s->base.last_error, sizeof s->base.last_error,
@@ -74,11 +74,11 @@ int cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *e
     return 0;
 }
 
-int cas_get_epoch(struct tp_store *b, const char *key, int64_t *epoch) {
+int tp_cas_get_epoch(struct tp_store *b, const char *key, int64_t *epoch) {
     return read_epoch((struct cas *)b, key, epoch);
 }
 
-int cas_check_fences(struct cas *s) {
+int tp_cas_check_fences(struct cas *s) {
     for (size_t i = 0; i < s->fences.cap; i++) {
         struct kv_entry *e = &s->fences.e[i];
         int64_t mine, now = 0;

@@ -24,18 +24,18 @@ struct kv {
     struct kv_entry *e;
     size_t cap, count;
 };
-int kv_put(struct kv *m, const char *key, const void *val, size_t len, int n);
-struct kv_entry *kv_get(const struct kv *m, const char *key);
-void kv_clear(struct kv *m);
-void kv_free(struct kv *m);
+int tp_kv_put(struct kv *m, const char *key, const void *val, size_t len, int n);
+struct kv_entry *tp_kv_get(const struct kv *m, const char *key);
+void tp_kv_clear(struct kv *m);
+void tp_kv_free(struct kv *m);
 
 struct cas_opts {
     char *hosts, *keyspace, *user, *password, *tls_ca, *replication;
     int consistency, tls, seed_table, max_in_flight;
     int64_t ttl_ms, connect_timeout_ms, request_timeout_ms;
 };
-int cas_opts_parse(struct cas_opts *o, const char *uri, char *errbuf, size_t errsize);
-void cas_opts_free(struct cas_opts *o);
+int tp_cas_opts_parse(struct cas_opts *o, const char *uri, char *errbuf, size_t errsize);
+void tp_cas_opts_free(struct cas_opts *o);
 
 enum {
     P_TICK, P_BAR, P_LATEST, P_STATE, P_CKPT, P_MARK, P_STATE_SLOTS, P_CKPT_SLOTS, P_SEED,
@@ -76,38 +76,38 @@ struct cas {
     int64_t clock;              /* largest generation seen or written */
 };
 
-int cas_connect(struct cas *s, char *errbuf, size_t errsize);
-int cas_schema(struct cas *s, char *errbuf, size_t errsize);
+int tp_cas_connect(struct cas *s, char *errbuf, size_t errsize);
+int tp_cas_schema(struct cas *s, char *errbuf, size_t errsize);
 /* For a reader: prepares the statements of an existing keyspace, creating
  * nothing; TP_ENOTFOUND ("no such store") when its tables are missing. */
-int cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize);
-int cas_flush_batches(struct cas *s);
+int tp_cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize);
+int tp_cas_flush_batches(struct cas *s);
 /* Records "cassandra: <what>: <reason>" in last_error when rc < 0. */
-int cas_fail(struct cas *s, int rc, const char *what);
+int tp_cas_fail(struct cas *s, int rc, const char *what);
 /* Reads the committed version of a state (which = P_STATE_SLOTS) or
  * checkpoint (P_CKPT_SLOTS): *row is the row in *r; TP_ENOTFOUND if none.
  * Records the committed slot (or -1) in slots and advances the clock past
  * every generation read. Row columns: slot, writer, gen, values... */
-int cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
+int tp_cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
                    struct tp_cql_result **r, int *row);
 /* The slot a new version of name goes to (not the committed one). */
-int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot);
+int tp_cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot);
 /* The generation of the next commit: a hybrid logical clock. */
-int64_t cas_next_gen(struct cas *s);
+int64_t tp_cas_next_gen(struct cas *s);
 
 /* Fencing (cql_store_fence.c): the store ops claim and get_epoch, and the
  * commit's check of this batch's fences (TP_EFENCED when one moved on). */
-int cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch);
-int cas_get_epoch(struct tp_store *b, const char *key, int64_t *epoch);
-int cas_check_fences(struct cas *s);
+int tp_cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch);
+int tp_cas_get_epoch(struct tp_store *b, const char *key, int64_t *epoch);
+int tp_cas_check_fences(struct cas *s);
 
-int cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
+int tp_cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
               char *errbuf, size_t errsize);
 
-int32_t cas_month_of_day(int64_t day);
-int64_t cas_day_of_month(int32_t ym);
-int32_t cas_next_month(int32_t ym);
-int64_t cas_floor_div(int64_t a, int64_t b);
+int32_t tp_cas_month_of_day(int64_t day);
+int64_t tp_cas_day_of_month(int32_t ym);
+int32_t tp_cas_next_month(int32_t ym);
+int64_t tp_cas_floor_div(int64_t a, int64_t b);
 
 /* Name-based UUID (version 5, SHA-1) of name in namespace ns. */
 void tp_cql_uuid_v5(const uint8_t ns[16], const void *name, size_t len, uint8_t out[16]);

@@ -197,15 +197,15 @@ static int list_parts(struct qctx *q, char *errbuf, size_t errsize) {
     const struct tp_query *qr = q->qr;
     int bars = qr->kind == TP_QUERY_BARS;
     /* Days are clamped to +-10 million (27,000 years) so months stay in int32. */
-    int64_t d0 = cas_floor_div(qr->from, DAY_MS), d1 = cas_floor_div(qr->to, DAY_MS);
+    int64_t d0 = tp_cas_floor_div(qr->from, DAY_MS), d1 = tp_cas_floor_div(qr->to, DAY_MS);
     d0 = d0 < -10000000 ? -10000000 : d0 > 10000000 ? 10000000 : d0;
     d1 = d1 < -10000000 ? -10000000 : d1 > 10000000 ? 10000000 : d1;
-    q->lo = bars ? cas_month_of_day(d0) : d0;
-    q->hi = bars ? cas_month_of_day(d1) : d1;
+    q->lo = bars ? tp_cas_month_of_day(d0) : d0;
+    q->hi = bars ? tp_cas_month_of_day(d1) : d1;
     int bounded = qr->from != INT64_MIN && qr->to != INT64_MAX && qr->symbol &&
                   (!bars || qr->interval) && d1 - d0 <= 3660;
     if (bounded) {
-        for (int64_t k = q->lo; k <= q->hi; k = bars ? cas_next_month((int32_t)k) : k + 1)
+        for (int64_t k = q->lo; k <= q->hi; k = bars ? tp_cas_next_month((int32_t)k) : k + 1)
             if (parts_add(&q->parts, qr->symbol, strlen(qr->symbol), bars ? qr->interval : "",
                           bars ? strlen(qr->interval) : 0, k) < 0)
                 return TP_ENOMEM;
@@ -326,7 +326,7 @@ static int query_small(struct qctx *q, int which, int (*in_range)(const struct q
     return rc < 0 ? TP_ESTORE : 0;
 }
 
-int cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
+int tp_cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
               char *errbuf, size_t errsize) {
     struct qctx q = {(struct cas *)b, qr, cb, opaque, NULL, 1 << 18, 0, {0}, 0, 0};
     q.space = malloc(q.cap);

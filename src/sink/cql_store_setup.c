@@ -57,7 +57,7 @@ static int kv_grow(struct kv *m) {
     return 0;
 }
 
-int kv_put(struct kv *m, const char *key, const void *val, size_t len, int n) {
+int tp_kv_put(struct kv *m, const char *key, const void *val, size_t len, int n) {
     if ((m->count + 1) * 2 > m->cap && kv_grow(m) < 0)
         return TP_ENOMEM;
     struct kv_entry *e = slot_for(m, key);
@@ -80,14 +80,14 @@ int kv_put(struct kv *m, const char *key, const void *val, size_t len, int n) {
     return 0;
 }
 
-struct kv_entry *kv_get(const struct kv *m, const char *key) {
+struct kv_entry *tp_kv_get(const struct kv *m, const char *key) {
     if (!m->cap)
         return NULL;
     struct kv_entry *e = slot_for(m, key);
     return e->key ? e : NULL;
 }
 
-void kv_clear(struct kv *m) {
+void tp_kv_clear(struct kv *m) {
     for (size_t i = 0; i < m->cap; i++) {
         free(m->e[i].key);
         free(m->e[i].val);
@@ -96,8 +96,8 @@ void kv_clear(struct kv *m) {
     m->count = 0;
 }
 
-void kv_free(struct kv *m) {
-    kv_clear(m);
+void tp_kv_free(struct kv *m) {
+    tp_kv_clear(m);
     free(m->e);
     memset(m, 0, sizeof(*m));
 }
@@ -230,7 +230,7 @@ static int parse_options(struct cas_opts *o, const char *q, char *errbuf, size_t
     return rc;
 }
 
-int cas_opts_parse(struct cas_opts *o, const char *uri, char *errbuf, size_t errsize) {
+int tp_cas_opts_parse(struct cas_opts *o, const char *uri, char *errbuf, size_t errsize) {
     const char *p = uri + strlen("cassandra://");
     const char *slash = strchr(p, '/'), *at;
     memset(o, 0, sizeof(*o));
@@ -267,7 +267,7 @@ int cas_opts_parse(struct cas_opts *o, const char *uri, char *errbuf, size_t err
     return qm ? parse_options(o, qm + 1, errbuf, errsize) : 0;
 }
 
-void cas_opts_free(struct cas_opts *o) {
+void tp_cas_opts_free(struct cas_opts *o) {
     free(o->hosts);
     free(o->keyspace);
     free(o->user);
@@ -277,7 +277,7 @@ void cas_opts_free(struct cas_opts *o) {
     memset(o, 0, sizeof(*o));
 }
 
-int cas_fail(struct cas *s, int rc, const char *what) {
+int tp_cas_fail(struct cas *s, int rc, const char *what) {
     if (rc < 0)
         snprintf(s->base.last_error, sizeof(s->base.last_error), "cassandra: %s: %s", what,
                  tp_strerror(rc));
@@ -285,7 +285,7 @@ int cas_fail(struct cas *s, int rc, const char *what) {
 }
 
 /* ------------------------------------------------------------ connect, schema */
-int cas_connect(struct cas *s, char *errbuf, size_t errsize) {
+int tp_cas_connect(struct cas *s, char *errbuf, size_t errsize) {
     struct tp_cql_config cfg;
     tp_cql_config_init(&cfg);
     cfg.hosts = s->opt.hosts;
@@ -433,7 +433,7 @@ static int64_t wall_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t cas_next_gen(struct cas *s) {
+int64_t tp_cas_next_gen(struct cas *s) {
     int64_t now = wall_us();
     return now > s->clock ? now : s->clock + 1;
 }
@@ -457,7 +457,7 @@ static int committed(struct cas *s, int64_t writer, int64_t gen, int *yes) {
         return 0;
     }
     snprintf(key, sizeof(key), "%016" PRIx64, (uint64_t)writer);
-    struct kv_entry *e = kv_get(&s->markers, key);
+    struct kv_entry *e = tp_kv_get(&s->markers, key);
     if (e)
         memcpy(&mark, e->val, sizeof(mark));
     if (gen > mark) {           /* unknown or possibly stale: ask */
@@ -475,14 +475,14 @@ static int committed(struct cas *s, int64_t writer, int64_t gen, int *yes) {
         if (r->nrows > 0)
             tp_cql_get_int64(r, 0, 0, &mark);
         tp_cql_result_free(r);
-        if ((rc = kv_put(&s->markers, key, &mark, sizeof(mark), 0)) < 0)
+        if ((rc = tp_kv_put(&s->markers, key, &mark, sizeof(mark), 0)) < 0)
             return rc;
     }
     *yes = gen <= mark;
     return 0;
 }
 
-int cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
+int tp_cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
                    struct tp_cql_result **r, int *row) {
     char err[256];
     tp_cql_values_reset(&s->v);
@@ -511,21 +511,21 @@ int cas_read_slots(struct cas *s, int which, struct kv *slots, const char *name,
     int64_t slot = -1;
     if (*row >= 0)
         tp_cql_get_int64(*r, *row, 0, &slot);
-    if ((rc = kv_put(slots, name, NULL, 0, (int)slot)) < 0)
+    if ((rc = tp_kv_put(slots, name, NULL, 0, (int)slot)) < 0)
         return rc;
     return *row < 0 ? TP_ENOTFOUND : 0;
 }
 
-int cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot) {
-    struct kv_entry *e = kv_get(slots, name);
+int tp_cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot) {
+    struct kv_entry *e = tp_kv_get(slots, name);
     if (!e) {                   /* never loaded by this handle: look it up */
         struct tp_cql_result *r = NULL;
         int row;
-        int rc = cas_read_slots(s, which, slots, name, &r, &row);
+        int rc = tp_cas_read_slots(s, which, slots, name, &r, &row);
         tp_cql_result_free(r);
         if (rc < 0 && rc != TP_ENOTFOUND)
             return rc;
-        e = kv_get(slots, name);
+        e = tp_kv_get(slots, name);
     }
     *slot = e && e->n == 0 ? 1 : 0;
     return 0;
@@ -576,7 +576,7 @@ static int wait_schema_agreement(struct cas *s, char *errbuf, size_t errsize) {
     }
 }
 
-int cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize) {
+int tp_cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t errsize) {
     char why[256] = "";
     if (prepare_all(s, 1, why, sizeof why) == 0)
         return 0;
@@ -584,7 +584,7 @@ int cas_schema_readonly(struct cas *s, const char *uri, char *errbuf, size_t err
                    "tickpipe tables: %s)", uri, s->opt.keyspace, why);
 }
 
-int cas_schema(struct cas *s, char *errbuf, size_t errsize) {
+int tp_cas_schema(struct cas *s, char *errbuf, size_t errsize) {
     int rc = run_ddl(s, errbuf, errsize);
     if (rc == 0)
         rc = wait_schema_agreement(s, errbuf, errsize);

@@ -24,10 +24,11 @@ dump() {
 }
 summary() { grep '^tickpipe: done' "$1" | tail -n 1; }
 
-# 1. record writes (flushing every 5 ms, so lines are often torn at a read)
+# 1. record writes for 5 s (flushing every 5 ms, so lines are often torn at a
+#    read; slow enough that even a sanitizer build on a loaded machine overlaps it)
 #    while run tails the file again and again
 rec="$work/rec.txt"
-"$TP_BIN" record --source "sim:count=40000,rate=20000,symbols=20,seed=3" --out "$rec" --flush 5ms \
+"$TP_BIN" record --source "sim:count=40000,rate=8000,symbols=20,seed=3" --out "$rec" --flush 5ms \
   2> "$work/rec.err" &
 rpid=$!; pids+=("$rpid")
 runs=0 deadline=$((SECONDS + 120))

@@ -52,28 +52,28 @@ static void test_header(void) {
  * state "PS", rows ("x", 7) and (NULL, -1). */
 static size_t rows_body(uint8_t *b) {
     struct cql_buf w = {0};
-    cql_buf_u32(&w, 2);
-    cql_buf_u32(&w, 0x0001 | 0x0002);
-    cql_buf_u32(&w, 2);
-    cql_buf_u32(&w, 2);
-    cql_buf_put(&w, "PS", 2);
-    cql_buf_string(&w, "ks");
-    cql_buf_string(&w, "t");
-    cql_buf_string(&w, "s");
-    cql_buf_u16(&w, TP_CQL_T_VARCHAR);
-    cql_buf_string(&w, "n");
-    cql_buf_u16(&w, TP_CQL_T_BIGINT);
-    cql_buf_u32(&w, 2);
-    cql_buf_u32(&w, 1);
-    cql_buf_put(&w, "x", 1);
-    cql_buf_u32(&w, 8);
-    cql_buf_put(&w, "\0\0\0\0\0\0\0\7", 8);
-    cql_buf_u32(&w, 0xffffffffu);
-    cql_buf_u32(&w, 8);
-    cql_buf_put(&w, "\xff\xff\xff\xff\xff\xff\xff\xff", 8);
+    tp_cql_buf_u32(&w, 2);
+    tp_cql_buf_u32(&w, 0x0001 | 0x0002);
+    tp_cql_buf_u32(&w, 2);
+    tp_cql_buf_u32(&w, 2);
+    tp_cql_buf_put(&w, "PS", 2);
+    tp_cql_buf_string(&w, "ks");
+    tp_cql_buf_string(&w, "t");
+    tp_cql_buf_string(&w, "s");
+    tp_cql_buf_u16(&w, TP_CQL_T_VARCHAR);
+    tp_cql_buf_string(&w, "n");
+    tp_cql_buf_u16(&w, TP_CQL_T_BIGINT);
+    tp_cql_buf_u32(&w, 2);
+    tp_cql_buf_u32(&w, 1);
+    tp_cql_buf_put(&w, "x", 1);
+    tp_cql_buf_u32(&w, 8);
+    tp_cql_buf_put(&w, "\0\0\0\0\0\0\0\7", 8);
+    tp_cql_buf_u32(&w, 0xffffffffu);
+    tp_cql_buf_u32(&w, 8);
+    tp_cql_buf_put(&w, "\xff\xff\xff\xff\xff\xff\xff\xff", 8);
     size_t n = w.len;
     memcpy(b, w.p, n);
-    cql_buf_free(&w);
+    tp_cql_buf_free(&w);
     return n;
 }
 
@@ -117,28 +117,28 @@ static void test_rows(void) {
     /* Found by fuzz_cql: rows without columns cost no bytes, so any count
      * could be claimed and every reader would loop over it. */
     struct cql_buf w = {0};
-    cql_buf_u32(&w, 2);
-    cql_buf_u32(&w, 0x0004);
-    cql_buf_u32(&w, 0);
-    cql_buf_u32(&w, 0x7fffffff);
+    tp_cql_buf_u32(&w, 2);
+    tp_cql_buf_u32(&w, 0x0004);
+    tp_cql_buf_u32(&w, 0);
+    tp_cql_buf_u32(&w, 0x7fffffff);
     r = parse_copy(w.p, w.len, &rc);
     CHECK(rc == TP_EPARSE && r == NULL);
-    cql_buf_free(&w);
+    tp_cql_buf_free(&w);
 }
 
 static void test_prepared_and_error(void) {
     struct cql_buf w = {0};
     int rc;
-    cql_buf_u32(&w, 4);
-    cql_buf_short_bytes(&w, (const uint8_t *)"\1\2\3", 3);
+    tp_cql_buf_u32(&w, 4);
+    tp_cql_buf_short_bytes(&w, (const uint8_t *)"\1\2\3", 3);
     struct tp_cql_result *r = parse_copy(w.p, w.len, &rc);
     CHECK(rc == 0 && r && r->prep_id_len == 3 && memcmp(r->prep_id, "\1\2\3", 3) == 0);
     tp_cql_result_free(r);
-    cql_buf_free(&w);
+    tp_cql_buf_free(&w);
 
-    cql_buf_u32(&w, 0x2500);
-    cql_buf_string(&w, "Prepared query not found");
-    cql_buf_short_bytes(&w, (const uint8_t *)"\xaa\xbb", 2);
+    tp_cql_buf_u32(&w, 0x2500);
+    tp_cql_buf_string(&w, "Prepared query not found");
+    tp_cql_buf_short_bytes(&w, (const uint8_t *)"\xaa\xbb", 2);
     int32_t code;
     char msg[16];
     const uint8_t *id;
@@ -146,13 +146,13 @@ static void test_prepared_and_error(void) {
     CHECK(tp_cql_parse_error(w.p, w.len, &code, msg, sizeof(msg), &id, &idlen) == 0);
     CHECK(code == 0x2500 && strcmp(msg, "Prepared query ") == 0 && idlen == 2 && id[0] == 0xaa);
     CHECK(tp_cql_parse_error(w.p, w.len - 1, &code, msg, sizeof(msg), &id, &idlen) == TP_EPARSE);
-    cql_buf_free(&w);
-    CHECK(cql_error_retriable(0x1001) && cql_error_retriable(0x1100) &&
-          !cql_error_retriable(0x2000) && !cql_error_retriable(0x0100));
-    cql_buf_u32(&w, 9);     /* an unknown result kind */
+    tp_cql_buf_free(&w);
+    CHECK(tp_cql_error_retriable(0x1001) && tp_cql_error_retriable(0x1100) &&
+          !tp_cql_error_retriable(0x2000) && !tp_cql_error_retriable(0x0100));
+    tp_cql_buf_u32(&w, 9);     /* an unknown result kind */
     r = parse_copy(w.p, w.len, &rc);
     CHECK(rc == TP_EPARSE && r == NULL);
-    cql_buf_free(&w);
+    tp_cql_buf_free(&w);
 }
 
 static void test_misc(void) {
@@ -162,11 +162,11 @@ static void test_misc(void) {
     const char *name = "BTC-USD|1736509141234|7";
     tp_cql_uuid_v5(TP_CQL_SEED_NAMESPACE, name, strlen(name), id);
     CHECK(memcmp(id, want, 16) == 0);   /* Python: uuid.uuid5(ns, name) */
-    CHECK(cas_month_of_day(0) == 197001 && cas_month_of_day(-1) == 196912);
-    CHECK(cas_month_of_day(20098) == 202501 && cas_month_of_day(11017) == 200003);
-    CHECK(cas_day_of_month(202501) == 20089 && cas_day_of_month(200003) == 11017);
-    CHECK(cas_next_month(202412) == 202501 && cas_next_month(202501) == 202502);
-    CHECK(cas_floor_div(-1, 86400000) == -1 && cas_floor_div(86399999, 86400000) == 0);
+    CHECK(tp_cas_month_of_day(0) == 197001 && tp_cas_month_of_day(-1) == 196912);
+    CHECK(tp_cas_month_of_day(20098) == 202501 && tp_cas_month_of_day(11017) == 200003);
+    CHECK(tp_cas_day_of_month(202501) == 20089 && tp_cas_day_of_month(200003) == 11017);
+    CHECK(tp_cas_next_month(202412) == 202501 && tp_cas_next_month(202501) == 202502);
+    CHECK(tp_cas_floor_div(-1, 86400000) == -1 && tp_cas_floor_div(86399999, 86400000) == 0);
     CHECK(tp_cql_consistency_parse("LOCAL_QUORUM") == TP_CQL_LOCAL_QUORUM &&
           tp_cql_consistency_parse("one") == TP_CQL_ONE && tp_cql_consistency_parse("x") == -1);
 }
@@ -174,25 +174,25 @@ static void test_misc(void) {
 static void test_uri(void) {
     struct cas_opts o;
     char err[256];
-    CHECK(cas_opts_parse(&o, "cassandra://u%40x:p%3Aw@h1:9043,h2/ks_1?consistency=one&ttl=7d"
+    CHECK(tp_cas_opts_parse(&o, "cassandra://u%40x:p%3Aw@h1:9043,h2/ks_1?consistency=one&ttl=7d"
                          "&replication=dc1:3,dc2:2&tls-ca=/tmp/ca.pem", err, sizeof(err)) == 0);
     CHECK(strcmp(o.user, "u@x") == 0 && strcmp(o.password, "p:w") == 0);
     CHECK(strcmp(o.hosts, "h1:9043,h2") == 0 && strcmp(o.keyspace, "ks_1") == 0);
     CHECK(o.consistency == TP_CQL_ONE && o.ttl_ms == 7 * 86400000LL && o.tls == 1);
-    cas_opts_free(&o);
-    CHECK(cas_opts_parse(&o, "cassandra://h/", err, sizeof(err)) == 0 &&
+    tp_cas_opts_free(&o);
+    CHECK(tp_cas_opts_parse(&o, "cassandra://h/", err, sizeof(err)) == 0 &&
           strcmp(o.keyspace, "streams") == 0 && o.user == NULL);
-    cas_opts_free(&o);
-    CHECK(cas_opts_parse(&o, "cassandra://h/ks?colour=red", err, sizeof(err)) == TP_EINVAL &&
+    tp_cas_opts_free(&o);
+    CHECK(tp_cas_opts_parse(&o, "cassandra://h/ks?colour=red", err, sizeof(err)) == TP_EINVAL &&
           strstr(err, "colour") != NULL);
-    cas_opts_free(&o);
-    CHECK(cas_opts_parse(&o, "cassandra://h/ks;drop", err, sizeof(err)) == TP_EINVAL);
-    cas_opts_free(&o);
-    CHECK(cas_opts_parse(&o, "cassandra://h/ks?replication=x'y:1", err, sizeof(err)) ==
+    tp_cas_opts_free(&o);
+    CHECK(tp_cas_opts_parse(&o, "cassandra://h/ks;drop", err, sizeof(err)) == TP_EINVAL);
+    tp_cas_opts_free(&o);
+    CHECK(tp_cas_opts_parse(&o, "cassandra://h/ks?replication=x'y:1", err, sizeof(err)) ==
           TP_EINVAL);
-    cas_opts_free(&o);
-    CHECK(cas_opts_parse(&o, "cassandra:///ks", err, sizeof(err)) == TP_EINVAL);
-    cas_opts_free(&o);
+    tp_cas_opts_free(&o);
+    CHECK(tp_cas_opts_parse(&o, "cassandra:///ks", err, sizeof(err)) == TP_EINVAL);
+    tp_cas_opts_free(&o);
 }
 
 int main(void) {

@@ -3,6 +3,7 @@
 #   - codec depends on core only; cql (the protocol client) on core only;
 #   - process and sink never include source (process writes into sink);
 #     cql never includes sink;
+#   - pipeline (the loops driving the stages) may use every stage, never cli;
 #   - nothing below src/ includes the commands (src/cli/);
 #   - no .c file is left at the top of src/ (commands live in src/cli/).
 # Usage: scripts/check-layout.sh [SRC_DIR]. Exit 1 with one line per breach.
@@ -32,6 +33,7 @@ allow process core codec sink
 allow sink core codec cql
 allow feed core codec source
 allow http core codec sink process
+allow pipeline core codec bus source process sink
 for f in "$src"/*.c "$src"/*.h; do
   [ -e "$f" ] && breach "${f#"$src"/} sits at the top of src/ (commands belong in src/cli/)"
 done

@@ -17,6 +17,7 @@ plant sink jsonl.c ../source/tp_source.h
 plant process processor.c ../source/tp_source.h
 plant cql cql_wire.c ../sink/tp_store.h
 plant codec decode.c ../source/tp_source.h
+plant pipeline kafka_process.c ../cli/tp_cmd.h
 rm -rf "$tmp/src"; cp -r "$src" "$tmp/src"; touch "$tmp/src/cmd_x.c"
 if bash "$check" "$tmp/src" 2>/dev/null; then
   echo "test_layout: a command at the top of src/ was not caught" >&2; exit 1

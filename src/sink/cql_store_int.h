@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "../cql/tp_cql.h"
-#include "tp_store.h"
+#include "store_int.h"
 
 /* A string-keyed map of small values (open addressing, linear probing). */
 struct kv_entry {

@@ -148,6 +148,8 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
             pb = &s->pb[i];
     if (!pb) {
         if (s->npb == MAX_OPEN_BATCHES) {
+            if (!s->hold)
+                tp_cas_stamp(s);
             int rc = s->hold ? hold_all(s) : tp_cas_flush_batches(s);
             if (rc < 0)
                 return rc;
@@ -158,6 +160,8 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
             return TP_ENOMEM;
     }
     if (tp_cql_batch_count(pb->b) > 0 && tp_cql_batch_bytes(pb->b) + v->len > BATCH_BYTES) {
+        if (!s->hold)
+            tp_cas_stamp(s);
         int rc = s->hold ? hold_batch(s, pb) : tp_cql_batch_async(s->c, pb->b);
         if (rc < 0)
             return rc;
@@ -428,6 +432,10 @@ static int drop_fenced(struct cas *s) {
 
 static int cas_commit(struct tp_store *b) {
     struct cas *s = (struct cas *)b;
+    /* The outputs' timestamp is taken before the fence check: if this
+     * writer is stopped after the check, its rows arrive late with a
+     * timestamp older than the new owner's claim and lose to its rows. */
+    tp_cas_stamp(s);
     int rc = s->fences.count ? tp_cas_check_fences(s) : 0;
     if (rc < 0)
         return rc == TP_EFENCED ? drop_fenced(s) : rc;

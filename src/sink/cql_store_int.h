@@ -94,6 +94,10 @@ int tp_cas_read_slots(struct cas *s, int which, struct kv *slots, const char *na
 int tp_cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot);
 /* The generation of the next commit: a hybrid logical clock. */
 int64_t tp_cas_next_gen(struct cas *s);
+/* Takes the next generation as the client timestamp of the writes sent
+ * from now on: of two writes of a cell the newer generation wins, so a
+ * paused member's late rows never overwrite its successor's. */
+void tp_cas_stamp(struct cas *s);
 
 /* Fencing (cql_store_fence.c): the store ops claim and get_epoch, and the
  * commit's check of this batch's fences (TP_EFENCED when one moved on). */

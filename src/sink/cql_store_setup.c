@@ -436,6 +436,11 @@ static int64_t wall_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void tp_cas_stamp(struct cas *s) {
+    s->clock = tp_cas_next_gen(s);
+    tp_cql_set_timestamp(s->c, s->clock);
+}
+
 int64_t tp_cas_next_gen(struct cas *s) {
     int64_t now = wall_us();
     return now > s->clock ? now : s->clock + 1;

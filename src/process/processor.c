@@ -102,9 +102,13 @@ struct tp_processor {
     int pending;            /* items since last commit */
     struct tp_processor_stats stats;
     char err[512];
+    char serr[256];         /* the store's sentence for its last failure */
     uint8_t *blob;          /* scratch for state serialisation */
     size_t blob_cap;
 };
+
+/* Where store calls leave the sentence of a failure. */
+#define SERR(p) (p)->serr, sizeof (p)->serr
 
 /* ---------- symbol table ---------- */
 
@@ -312,10 +316,10 @@ static int get_sym(struct tp_processor *p, const char *name, size_t len, struct 
         free(s);
         return TP_ENOMEM;
     }
-    if (p->st->has_state) {
+    if (tp_store_has_state(p->st)) {
         void *blob = NULL;
         size_t blen = 0;
-        int err = p->st->ops->get_state(p->st, s->name, &blob, &blen);
+        int err = tp_store_get_state(p->st, s->name, &blob, &blen, SERR(p));
         if (err == 0) {
             err = deserialize_sym(p, s, blob, blen);
             free(blob);
@@ -325,7 +329,7 @@ static int get_sym(struct tp_processor *p, const char *name, size_t len, struct 
                 return TP_ESTORE;
             }
         } else if (err != TP_ENOTFOUND) {
-            snprintf(p->err, sizeof p->err, "loading state of %s: %s", s->name, p->st->last_error);
+            snprintf(p->err, sizeof p->err, "loading state of %s: %s", s->name, p->serr);
             sym_free(s);
             return TP_ESTORE;
         }
@@ -350,14 +354,14 @@ static int get_sym(struct tp_processor *p, const char *name, size_t len, struct 
 
 static int store_fail(struct tp_processor *p, const char *what, int err) {
     snprintf(p->err, sizeof p->err, "store %s: %s", what,
-             p->st->last_error[0] ? p->st->last_error : tp_strerror(err));
+             p->serr[0] ? p->serr : tp_strerror(err));
     return err == TP_EFENCED ? err : TP_ESTORE;   /* the caller must tell fencing apart */
 }
 
 static int ensure_txn(struct tp_processor *p) {
     if (p->in_txn)
         return 0;
-    int err = p->st->ops->begin(p->st);
+    int err = tp_store_begin(p->st, SERR(p));
     if (err)
         return store_fail(p, "begin", err);
     p->in_txn = 1;
@@ -422,7 +426,7 @@ static int flush_bars(struct tp_processor *p, struct sym *s, int finish) {
                 continue;
             struct tp_bar_row row;
             fill_bar_row(p, s, i, b, finish, &row);
-            int err = p->st->ops->put_bar(p->st, &row);
+            int err = tp_store_put_bar(p->st, &row, SERR(p));
             if (err)
                 return store_fail(p, "write bar", err);
             b->dirty = 0;
@@ -441,7 +445,7 @@ static int close_bars(struct tp_processor *p, struct sym *s) {
         while (n < bs->n && s->max_time >= close_at(p, bs->v[n].start, p->o.bar_ms[i])) {
             struct tp_bar_row row;
             fill_bar_row(p, s, i, &bs->v[n], 1, &row);
-            int err = p->st->ops->put_bar(p->st, &row);
+            int err = tp_store_put_bar(p->st, &row, SERR(p));
             if (err)
                 return store_fail(p, "write bar", err);
             n++;
@@ -460,17 +464,17 @@ static int flush_sym(struct tp_processor *p, struct sym *s, int finish) {
         return err;
     if (s->n > 0) {
         struct tp_latest_row l = {s->name, s->latest_time, s->latest_price, s->sum / (double)s->n, s->n};
-        if ((err = p->st->ops->put_latest(p->st, &l)))
+        if ((err = tp_store_put_latest(p->st, &l, SERR(p))))
             return store_fail(p, "write latest", err);
     }
-    if (p->st->has_state) {
+    if (tp_store_has_state(p->st)) {
         struct wbuf w = {p->blob, 0, p->blob_cap, 0};
         serialize_sym(p, s, &w);
         p->blob = w.p;
         p->blob_cap = w.cap;
         if (w.oom)
             return TP_ENOMEM;
-        if ((err = p->st->ops->put_state(p->st, s->name, w.p, w.len)))
+        if ((err = tp_store_put_state(p->st, s->name, w.p, w.len, SERR(p))))
             return store_fail(p, "write state", err);
     }
     return 0;
@@ -482,7 +486,7 @@ static int64_t file_size(FILE *f) {
 }
 
 static int flush_positions(struct tp_processor *p) {
-    if (!p->st->has_state)
+    if (!tp_store_has_state(p->st))
         return 0;
     for (int i = 0; i < p->npos; i++) {
         if (!p->pos[i].dirty)
@@ -490,14 +494,14 @@ static int flush_positions(struct tp_processor *p) {
         struct tp_checkpoint c = {.key = p->pos[i].key, .pos = p->pos[i].pos,
                                   .line = p->pos[i].line, .aux = p->pos[i].aux,
                                   .fence = p->pos[i].fence, .epoch = p->pos[i].epoch};
-        int err = p->st->ops->put_checkpoint(p->st, &c);
+        int err = tp_store_put_checkpoint(p->st, &c, SERR(p));
         if (err)
             return store_fail(p, "write checkpoint", err);
         p->pos[i].dirty = 0;
     }
     if (p->live) {
         struct tp_checkpoint c = {.key = LIVE_KEY, .pos = tp_wall_ms()};
-        int err = p->st->ops->put_checkpoint(p->st, &c);
+        int err = tp_store_put_checkpoint(p->st, &c, SERR(p));
         if (err)
             return store_fail(p, "write live mark", err);
     }
@@ -505,7 +509,7 @@ static int flush_positions(struct tp_processor *p) {
         struct tp_checkpoint c = {.key = SETTINGS_KEY,
                                   .pos = tp_bars_mask(p->o.bar_ms, p->o.nbars),
                                   .line = p->o.lateness_ms, .aux = 1};
-        int err = p->st->ops->put_checkpoint(p->st, &c);
+        int err = tp_store_put_checkpoint(p->st, &c, SERR(p));
         if (err)
             return store_fail(p, "write settings", err);
         p->settings_pending = 0;
@@ -516,7 +520,7 @@ static int flush_positions(struct tp_processor *p) {
             return TP_EIO;
         }
         struct tp_checkpoint c = {.key = p->dl_key, .pos = file_size(p->dl)};
-        int err = p->st->ops->put_checkpoint(p->st, &c);
+        int err = tp_store_put_checkpoint(p->st, &c, SERR(p));
         if (err)
             return store_fail(p, "write checkpoint", err);
     }
@@ -546,11 +550,11 @@ static int commit_batch(struct tp_processor *p, int finish) {
     p->dirty = NULL;
     if ((err = flush_positions(p)))
         return err;
-    if (p->dl && !p->st->has_state && fflush(p->dl) != 0) {
+    if (p->dl && !tp_store_has_state(p->st) && fflush(p->dl) != 0) {
         snprintf(p->err, sizeof p->err, "dead-letter file: write failed: %s", strerror(errno));
         return TP_EIO;
     }
-    if ((err = p->st->ops->commit(p->st)))
+    if ((err = tp_store_commit(p->st, SERR(p))))
         return store_fail(p, "commit", err);
     p->in_txn = 0;
     p->pending = 0;
@@ -689,7 +693,7 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
     p->stats.applied++;
     struct tp_tick_row row = {s->name, strlen(s->name), q, it->payload, it->payload_len, t,
                               s->n, s->sum / (double)s->n, it->fields_json, it->fields_json_len};
-    if ((err = p->st->ops->put_tick(p->st, &row)))
+    if ((err = tp_store_put_tick(p->st, &row, SERR(p))))
         return store_fail(p, "write tick", err);
     return advanced ? close_bars(p, s) : 0;
 }
@@ -704,18 +708,18 @@ static void dead_letter(struct tp_processor *p, const struct tp_item *it) {
 }
 
 int64_t tp_processor_live(struct tp_processor *p) {
-    if (!p->st->has_state)
+    if (!tp_store_has_state(p->st))
         return 0;
     p->live = 1;
     struct tp_checkpoint c = {.key = LIVE_KEY};
-    return p->st->ops->get_checkpoint(p->st, &c) == 0 ? c.pos : 0;
+    return tp_store_get_checkpoint(p->st, &c, SERR(p)) == 0 ? c.pos : 0;
 }
 
 int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g) {
-    if (!p->st->ops->put_gap)
+    if (!tp_store_keeps_gaps(p->st))
         return 0;
     int err = ensure_txn(p);
-    if (!err && (err = p->st->ops->put_gap(p->st, g)))
+    if (!err && (err = tp_store_put_gap(p->st, g, SERR(p))))
         return store_fail(p, "write gap", err);
     return err;
 }
@@ -774,9 +778,9 @@ int tp_processor_position(struct tp_processor *p, const char *key, int64_t *pos,
     struct position ps = {.key = strdup(key)};
     if (!ps.key)
         return TP_ENOMEM;
-    if (p->st->has_state) {
+    if (tp_store_has_state(p->st)) {
         struct tp_checkpoint c = {.key = key};
-        int err = p->st->ops->get_checkpoint(p->st, &c);
+        int err = tp_store_get_checkpoint(p->st, &c, SERR(p));
         if (err == 0) {
             ps.pos = c.pos;
             ps.line = c.line;
@@ -817,10 +821,10 @@ static int open_dead_letter(struct tp_processor *p, const char *path, char *errb
     }
     snprintf(p->dl_key, n, "deadletter:%s", abs ? abs : path);
     free(abs);
-    if (!p->st->has_state)
+    if (!tp_store_has_state(p->st))
         return 0;
     struct tp_checkpoint c = {.key = p->dl_key};
-    int err = p->st->ops->get_checkpoint(p->st, &c);
+    int err = tp_store_get_checkpoint(p->st, &c, SERR(p));
     if (err == 0 && file_size(p->dl) > c.pos) {
         if (ftruncate(fileno(p->dl), (off_t)c.pos) != 0)
             return tp_errf(errbuf, errsize, TP_EIO, "--deadletter %s: cannot truncate: %s", path,
@@ -829,7 +833,7 @@ static int open_dead_letter(struct tp_processor *p, const char *path, char *errb
                 path);
     } else if (err && err != TP_ENOTFOUND) {
         return tp_errf(errbuf, errsize, TP_ESTORE, "reading dead-letter checkpoint: %s",
-                       p->st->last_error);
+                       p->serr);
     }
     return 0;
 }
@@ -847,17 +851,17 @@ static void format_dur(int64_t ms, char *out, size_t cap) {
  * line = lateness in ms), so no store needs another table. Other settings
  * on a store that has results would give incomplete bars: bad usage. */
 static int check_settings(struct tp_processor *p, char *errbuf, size_t errsize) {
-    if (!p->st->has_state)
+    if (!tp_store_has_state(p->st))
         return 0;
     struct tp_checkpoint c = {.key = SETTINGS_KEY};
-    int err = p->st->ops->get_checkpoint(p->st, &c);
+    int err = tp_store_get_checkpoint(p->st, &c, SERR(p));
     if (err == TP_ENOTFOUND) {
         p->settings_pending = 1;
         return 0;
     }
     if (err)
         return tp_errf(errbuf, errsize, TP_ESTORE, "reading the store's settings: %s",
-                       p->st->last_error);
+                       p->serr);
     int64_t mask = tp_bars_mask(p->o.bar_ms, p->o.nbars);
     if (c.pos == mask && c.line == p->o.lateness_ms)
         return 0;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "cql_store_int.h"
 #include "../cql/tp_cql.h"
@@ -94,6 +95,27 @@ int tp_cas_check_fences(struct cas *s) {
                      "refused", e->key, (long long)now, (long long)mine);
             return TP_EFENCED;
         }
+    }
+    return 0;
+}
+
+int tp_cas_put_loss(struct tp_store *b, const char *key, int64_t from, int64_t to,
+                    const char *reason) {
+    struct cas *s = (struct cas *)b;
+    int rc;
+    tp_cql_values_reset(&s->v);
+    tp_cql_add_text(&s->v, key, strlen(key));
+    tp_cql_add_bigint(&s->v, from);
+    tp_cql_add_bigint(&s->v, to);
+    tp_cql_add_bigint(&s->v, tp_wall_ms());
+    tp_cql_add_text(&s->v, reason, strlen(reason));
+    if ((rc = tp_cql_execute_async(s->c, s->prep[P_LOSS], &s->v)) < 0)
+        return tp_cas_fail(s, rc, "record a loss");
+    char err[256];
+    if (tp_cql_wait(s->c, err, sizeof err) < 0) {
+        snprintf(s->base.last_error, sizeof s->base.last_error,
+                 "cassandra: recording a loss of %.60s: %.150s", key, err);
+        return TP_ESTORE;
     }
     return 0;
 }

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "../cql/tp_cql.h"
-#include "tp_store.h"
+#include "store_int.h"
 
 /* A string-keyed map of small values (open addressing, linear probing). */
 struct kv_entry {
@@ -40,7 +40,7 @@ void tp_cas_opts_free(struct cas_opts *o);
 enum {
     P_TICK, P_BAR, P_LATEST, P_STATE, P_CKPT, P_MARK, P_STATE_SLOTS, P_CKPT_SLOTS, P_SEED,
     P_Q_TICKS, P_Q_BARS, P_Q_LATEST1, P_Q_LATEST_ALL, P_Q_TICK_PARTS, P_Q_BAR_PARTS, P_MARK_GET,
-    P_GAP, P_Q_GAPS1, P_Q_GAPS_ALL, P_OWNER_GET, P_OWNER_PUT, NPREP
+    P_GAP, P_Q_GAPS1, P_Q_GAPS_ALL, P_OWNER_GET, P_OWNER_PUT, P_LOSS, NPREP
 };
 
 #define MAX_OPEN_BATCHES 64
@@ -98,6 +98,9 @@ int64_t tp_cas_next_gen(struct cas *s);
 /* Fencing (cql_store_fence.c): the store ops claim and get_epoch, and the
  * commit's check of this batch's fences (TP_EFENCED when one moved on). */
 int tp_cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch);
+/* Records offsets [from, to) of key as lost in tp_loss (see tp_store.h). */
+int tp_cas_put_loss(struct tp_store *b, const char *key, int64_t from, int64_t to,
+                    const char *reason);
 int tp_cas_get_epoch(struct tp_store *b, const char *key, int64_t *epoch);
 int tp_cas_check_fences(struct cas *s);
 

@@ -366,6 +366,8 @@ static int run_ddl(struct cas *s, char *errbuf, size_t errsize) {
         "reason text, PRIMARY KEY (symbol, start))%s",
         "CREATE TABLE IF NOT EXISTS %s.tp_owner (key text PRIMARY KEY, epoch bigint, "
         "writer bigint, owner text)%s",
+        "CREATE TABLE IF NOT EXISTS %s.tp_loss (key text, from_pos bigint, to_pos bigint, "
+        "detected bigint, reason text, PRIMARY KEY (key, from_pos))%s",
         "CREATE TABLE IF NOT EXISTS %s.yahoofinance (id UUID PRIMARY KEY, exchange TEXT, "
         "quoteType DOUBLE, price DOUBLE, timestamp DOUBLE, marketHours DOUBLE, "
         "changePercent DOUBLE, dayVolume DOUBLE, change DOUBLE, priceHint DOUBLE, "
@@ -413,7 +415,8 @@ static int prepare_all(struct cas *s, int lenient, char *errbuf, size_t errsize)
         "SELECT symbol, start, stop, reason FROM %s.gaps WHERE symbol = ?",
         "SELECT symbol, start, stop, reason FROM %s.gaps",
         "SELECT epoch FROM %s.tp_owner WHERE key = ?",
-        "INSERT INTO %s.tp_owner (key, epoch, writer, owner) VALUES (?, ?, ?, ?)"};
+        "INSERT INTO %s.tp_owner (key, epoch, writer, owner) VALUES (?, ?, ?, ?)",
+        "INSERT INTO %s.tp_loss (key, from_pos, to_pos, detected, reason) VALUES (?, ?, ?, ?, ?)"};
     char q[1200];
     for (int i = 0; i < NPREP; i++) {
         if (i == P_SEED && !s->opt.seed_table)

@@ -16,7 +16,7 @@
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../codec/tp_decode.h"
-#include "tp_store.h"
+#include "store_int.h"
 
 struct jsonl_store {
     struct tp_store base;
@@ -38,6 +38,15 @@ static int js_commit(struct tp_store *b) {
     return fflush(s->f) == 0 ? 0 : io_fail(s, "write");
 }
 
+/* The quote's JSON members, the bulk of a tick's line: rendered from the
+ * quote alone, so the run loop's reader thread may do it (tp_store.h). */
+static int js_prepare_tick(const struct tp_store *b, const struct tp_quote *q,
+                           const uint8_t *payload, char *out, size_t cap) {
+    (void)b;
+    int n = tp_quote_json_fields(q, payload, out, cap);
+    return n < 0 ? TP_EINVAL : n;
+}
+
 /* One line per tick, assembled in s->line and written with one fwrite. */
 static int js_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     struct jsonl_store *s = (struct jsonl_store *)b;
@@ -47,10 +56,10 @@ static int js_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     memcpy(p, head, sizeof head - 1);
     p += sizeof head - 1;
     int n = -1;
-    if (t->fields_json && t->fields_json_len < sizeof s->line - 128) {
-        memcpy(p, t->fields_json, t->fields_json_len);
-        n = (int)t->fields_json_len;
-    } else if (!t->fields_json) {
+    if (t->prepared && t->prepared_len < sizeof s->line - 128) {
+        memcpy(p, t->prepared, t->prepared_len);
+        n = (int)t->prepared_len;
+    } else if (!t->prepared) {
         n = tp_quote_json_fields(t->q, t->payload, p, sizeof s->line - 128);
     }
     if (n < 0) {
@@ -162,7 +171,7 @@ static const struct tp_store_ops jsonl_ops = {
     .name = "jsonl", .begin = js_begin, .put_tick = js_put_tick, .put_bar = js_put_bar,
     .put_latest = js_put_latest, .put_state = js_put_state, .put_checkpoint = js_put_checkpoint,
     .commit = js_commit, .get_state = js_get_state, .get_checkpoint = js_get_checkpoint,
-    .query = js_query, .free = js_free};
+    .query = js_query, .free = js_free, .prepare_tick = js_prepare_tick};
 
 int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;

@@ -147,7 +147,7 @@ int tp_query_params(struct tp_query *qr, const char *what, const char *symbol,
 int tp_query_write(struct tp_store *st, const struct tp_query *qr, int json, int64_t limit,
                    FILE *f, char *errbuf, size_t errsize) {
     struct out o = {f, json, 0, limit};
-    int err = st->ops->query(st, qr, print_row, &o, errbuf, errsize);
+    int err = tp_store_query(st, qr, print_row, &o, errbuf, errsize);
     if (o.json)
         fputs(o.rows ? "\n]\n" : "[]\n", f);
     else if (o.rows == 0 && !err)

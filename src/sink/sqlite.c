@@ -31,7 +31,7 @@
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../codec/tp_decode.h"
-#include "tp_store.h"
+#include "store_int.h"
 
 /* Connection settings, run outside any transaction. */
 #define PRAGMA_SQL \

@@ -12,13 +12,16 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/tp_error.h"
+#include "store_int.h"
 #include "tp_tap.h"
 
 struct tap {
     struct tp_store base;
+    struct tp_store_ops ops;    /* tap_ops less what the inner store lacks */
     struct tp_store *in;
     struct tp_metrics *m;
     struct tp_events *ev;
@@ -30,8 +33,10 @@ struct tap {
     int64_t rows_bars, rows_latest, rows_gaps;
 };
 
+/* The inner store's calls write their sentence straight into the tap's. */
+#define ERRBUF(t) (t)->base.last_error, sizeof (t)->base.last_error
+
 static int tap_fail(struct tap *t, int err) {
-    memcpy(t->base.last_error, t->in->last_error, sizeof t->base.last_error);
     tp_metrics_add(t->m, TP_M_STORE_ERRORS, 1);
     return err;
 }
@@ -40,7 +45,7 @@ static int tap_begin(struct tp_store *b) {
     struct tap *t = (struct tap *)b;
     t->nrecv = t->nev = 0;
     t->rows_bars = t->rows_latest = t->rows_gaps = 0;
-    int err = t->in->ops->begin(t->in);
+    int err = tp_store_begin(t->in, ERRBUF(t));
     return err ? tap_fail(t, err) : 0;
 }
 
@@ -69,7 +74,7 @@ static void copy_symbol(char *dst, size_t size, const char *s, size_t len) {
 
 static int tap_put_tick(struct tp_store *b, const struct tp_tick_row *r) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->put_tick(t->in, r);
+    int err = tp_store_put_tick(t->in, r, ERRBUF(t));
     if (err)
         return tap_fail(t, err);
     if (t->nrecv == t->crecv) {
@@ -97,7 +102,7 @@ static int tap_put_tick(struct tp_store *b, const struct tp_tick_row *r) {
 
 static int tap_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->put_bar(t->in, r);
+    int err = tp_store_put_bar(t->in, r, ERRBUF(t));
     if (err)
         return tap_fail(t, err);
     t->rows_bars++;
@@ -121,7 +126,7 @@ static int tap_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
 
 static int tap_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->put_latest(t->in, l);
+    int err = tp_store_put_latest(t->in, l, ERRBUF(t));
     if (err)
         return tap_fail(t, err);
     t->rows_latest++;
@@ -130,14 +135,14 @@ static int tap_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
 
 static int tap_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->put_state(t->in, symbol, blob, len);
+    int err = tp_store_put_state(t->in, symbol, blob, len, ERRBUF(t));
     return err ? tap_fail(t, err) : 0;
 }
 
-/* Only set in tap_ops when the inner store keeps gaps (see tap_new). */
+/* Left out of the tap's ops when the inner store keeps no gaps (see tap_new). */
 static int tap_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->put_gap(t->in, g);
+    int err = tp_store_put_gap(t->in, g, ERRBUF(t));
     if (err)
         return tap_fail(t, err);
     t->rows_gaps++;
@@ -149,12 +154,16 @@ static int tap_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
 static int tap_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch) {
     struct tap *t = (struct tap *)b;
     int err = tp_store_claim(t->in, key, owner, epoch);
+    if (err)
+        snprintf(t->base.last_error, sizeof t->base.last_error, "%s", t->in->last_error);
     return err ? tap_fail(t, err) : 0;
 }
 
 static int tap_get_epoch(struct tp_store *b, const char *key, int64_t *epoch) {
     struct tap *t = (struct tap *)b;
     int err = tp_store_get_epoch(t->in, key, epoch);
+    if (err)
+        snprintf(t->base.last_error, sizeof t->base.last_error, "%s", t->in->last_error);
     return err ? tap_fail(t, err) : 0;
 }
 
@@ -162,12 +171,14 @@ static int tap_put_loss(struct tp_store *b, const char *key, int64_t from, int64
                         const char *reason) {
     struct tap *t = (struct tap *)b;
     int err = tp_store_record_loss(t->in, key, from, to, reason);
+    if (err)
+        snprintf(t->base.last_error, sizeof t->base.last_error, "%s", t->in->last_error);
     return err ? tap_fail(t, err) : 0;
 }
 
 static int tap_put_checkpoint(struct tp_store *b, const struct tp_checkpoint *c) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->put_checkpoint(t->in, c);
+    int err = tp_store_put_checkpoint(t->in, c, ERRBUF(t));
     return err ? tap_fail(t, err) : 0;
 }
 
@@ -187,7 +198,7 @@ static void observe_latency(struct tap *t, int64_t now_us) {
 static int tap_commit(struct tp_store *b) {
     struct tap *t = (struct tap *)b;
     int64_t t0 = tp_metrics_now_us();
-    int err = t->in->ops->commit(t->in);
+    int err = tp_store_commit(t->in, ERRBUF(t));
     if (err)
         return tap_fail(t, err);
     int64_t t1 = tp_metrics_now_us();
@@ -208,24 +219,18 @@ static int tap_commit(struct tp_store *b) {
 
 static int tap_get_state(struct tp_store *b, const char *symbol, void **blob, size_t *len) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->get_state(t->in, symbol, blob, len);
-    if (err && err != TP_ENOTFOUND)
-        memcpy(t->base.last_error, t->in->last_error, sizeof t->base.last_error);
-    return err;
+    return tp_store_get_state(t->in, symbol, blob, len, ERRBUF(t));
 }
 
 static int tap_get_checkpoint(struct tp_store *b, struct tp_checkpoint *c) {
     struct tap *t = (struct tap *)b;
-    int err = t->in->ops->get_checkpoint(t->in, c);
-    if (err && err != TP_ENOTFOUND)
-        memcpy(t->base.last_error, t->in->last_error, sizeof t->base.last_error);
-    return err;
+    return tp_store_get_checkpoint(t->in, c, ERRBUF(t));
 }
 
 static int tap_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
                      char *errbuf, size_t errsize) {
     struct tap *t = (struct tap *)b;
-    return t->in->ops->query(t->in, qr, cb, opaque, errbuf, errsize);
+    return tp_store_query(t->in, qr, cb, opaque, errbuf, errsize);
 }
 
 static void tap_free(struct tp_store *b) {
@@ -236,22 +241,23 @@ static void tap_free(struct tp_store *b) {
     free(t);
 }
 
-/* Designated: an operation added to tp_store_ops must be forwarded here too. */
+/* The preparation hook goes straight through: the inner store renders. */
+static int tap_prepare_tick(const struct tp_store *b, const struct tp_quote *q,
+                            const uint8_t *payload, char *out, size_t cap) {
+    return tp_store_prepare_tick(((const struct tap *)b)->in, q, payload, out, cap);
+}
+
+/* Designated: an operation added to tp_store_ops must be forwarded here too.
+ * Each tap copies this table and drops the optional operations its inner
+ * store lacks, so the tap answers tp_store_keeps_gaps() and
+ * tp_store_prepares_ticks() as the inner store would. */
 static const struct tp_store_ops tap_ops = {
     .name = "tap", .begin = tap_begin, .put_tick = tap_put_tick, .put_bar = tap_put_bar,
     .put_latest = tap_put_latest, .put_state = tap_put_state,
     .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .get_state = tap_get_state,
     .get_checkpoint = tap_get_checkpoint, .query = tap_query, .free = tap_free,
     .put_gap = tap_put_gap, .claim = tap_claim, .get_epoch = tap_get_epoch,
-    .put_loss = tap_put_loss};
-
-/* The same for a store that keeps no gaps (jsonl): put_gap stays NULL. */
-static const struct tp_store_ops tap_ops_nogap = {
-    .name = "tap", .begin = tap_begin, .put_tick = tap_put_tick, .put_bar = tap_put_bar,
-    .put_latest = tap_put_latest, .put_state = tap_put_state,
-    .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .get_state = tap_get_state,
-    .get_checkpoint = tap_get_checkpoint, .query = tap_query, .free = tap_free,
-    .claim = tap_claim, .get_epoch = tap_get_epoch, .put_loss = tap_put_loss};
+    .put_loss = tap_put_loss, .prepare_tick = tap_prepare_tick};
 
 int tp_store_tap_new(struct tp_store **out, struct tp_store *inner, struct tp_metrics *m,
                      struct tp_events *ev) {
@@ -261,7 +267,12 @@ int tp_store_tap_new(struct tp_store **out, struct tp_store *inner, struct tp_me
         tp_store_free(inner);
         return TP_ENOMEM;
     }
-    t->base.ops = inner->ops->put_gap ? &tap_ops : &tap_ops_nogap;
+    t->ops = tap_ops;
+    if (!inner->ops->put_gap)
+        t->ops.put_gap = NULL;
+    if (!inner->ops->prepare_tick)
+        t->ops.prepare_tick = NULL;
+    t->base.ops = &t->ops;
     t->base.has_state = inner->has_state;
     t->base.wants_json = inner->wants_json;
     t->in = inner;

@@ -8,8 +8,18 @@
  * is what makes results exactly-once. The processor's per-symbol state is an
  * opaque blob to the store.
  *
+ * The handle is opaque: callers use the functions below, never the table
+ * of operations behind them (store_int.h, for the implementations only).
+ *
+ * Errors: every function returns 0 or a negative TP_E* code; on failure
+ * errbuf (may be NULL) receives the store's sentence describing it.
+ * TP_EFENCED means another owner took over (discard the batch); what else a
+ * caller may retry, tp_error_retriable() says.
+ *
  * Threads: a store handle is used by one thread at a time (the processor
- * thread). Strings and buffers passed in are borrowed for the call only.
+ * thread), except tp_store_prepare_tick(), which touches no state of the
+ * store and may run on any thread. Strings and buffers passed in are
+ * borrowed for the call only.
  */
 #ifndef TP_STORE_H
 #define TP_STORE_H
@@ -29,8 +39,8 @@ struct tp_tick_row {
     int64_t time;               /* Unix ms */
     int64_t seq;                /* 1, 2, 3... per symbol */
     double cum_avg_price;
-    const char *fields_json;    /* the quote as JSON members (tp_quote_json_fields), */
-    size_t fields_json_len;     /* rendered early by the decoder when the store wants it; or NULL */
+    const char *prepared;       /* what tp_store_prepare_tick() made of q ahead of time, */
+    size_t prepared_len;        /* on another thread; NULL: the store does it itself */
 };
 
 /* One bar (open or closed); vwap_valid is 0 when vwap is NULL. */
@@ -93,55 +103,8 @@ struct tp_query {
 typedef int (*tp_query_cb)(void *opaque, int ncols, const char *const *names,
                            const char *const *values, const int *types);
 
+/* Opaque; the implementations' struct and operations are in store_int.h. */
 struct tp_store;
-
-struct tp_store_ops {
-    const char *name;
-    int (*begin)(struct tp_store *st);
-    int (*put_tick)(struct tp_store *st, const struct tp_tick_row *t);
-    int (*put_bar)(struct tp_store *st, const struct tp_bar_row *b);
-    int (*put_latest)(struct tp_store *st, const struct tp_latest_row *l);
-    int (*put_state)(struct tp_store *st, const char *symbol,
-                     const void *blob, size_t len);
-    int (*put_checkpoint)(struct tp_store *st, const struct tp_checkpoint *c);
-    int (*commit)(struct tp_store *st);
-    /* Looks up saved state of symbol. On success *blob is malloc'ed (caller
-     * frees). TP_ENOTFOUND when none. Stores without state return
-     * TP_ENOTFOUND always. */
-    int (*get_state)(struct tp_store *st, const char *symbol, void **blob,
-                     size_t *len);
-    /* Fills pos/line/aux of c for c->key; TP_ENOTFOUND when none. */
-    int (*get_checkpoint)(struct tp_store *st, struct tp_checkpoint *c);
-    /* Reads rows of qr->kind in key order (the read path of `tickpipe
-     * query` and of the HTTP API alike); for TP_QUERY_GAPS, from/to select
-     * gaps that overlap [from, to]. */
-    int (*query)(struct tp_store *st, const struct tp_query *qr, tp_query_cb cb,
-                 void *opaque, char *errbuf, size_t errsize);
-    void (*free)(struct tp_store *st);
-    /* Writes a gaps row in the current batch; NULL for stores without a
-     * gaps table (jsonl). */
-    int (*put_gap)(struct tp_store *st, const struct tp_gap_row *g);
-    /* Optional (NULL: the store cannot fence writers). Takes ownership of
-     * key for owner (a sentence naming the instance): moves the key's epoch
-     * forward by one in its own short transaction and returns it, so any
-     * commit fenced with an older epoch fails from then on. */
-    int (*claim)(struct tp_store *st, const char *key, const char *owner, int64_t *epoch);
-    /* Optional: the current epoch of key (0 when never claimed). */
-    int (*get_epoch)(struct tp_store *st, const char *key, int64_t *epoch);
-    /* Optional: durably records that positions [from, to) of key can no
-     * longer be read (a loss), in its own short transaction. */
-    int (*put_loss)(struct tp_store *st, const char *key, int64_t from, int64_t to,
-                    const char *reason);
-};
-
-/* Every store struct begins with this header. */
-struct tp_store {
-    const struct tp_store_ops *ops;
-    int has_state;              /* 0 for jsonl: no checkpoint, no state */
-    int wants_json;             /* 1 when ticks are written as JSON: the decode stage,
-                                   on another thread, renders the quote's fields early */
-    char last_error[256];       /* a sentence describing the last failure */
-};
 
 /* Opens a store from its spec ("sqlite:PATH", "jsonl:PATH", "jsonl:-",
  * "cassandra://..."). Creates tables as needed. On failure returns a TP_E*
@@ -162,13 +125,73 @@ int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf
  * its own). jsonl cannot be read: TP_EINVAL. */
 int tp_store_open_reader(struct tp_store **out, const char *spec, char *errbuf, size_t errsize);
 
-/* Wrappers of the optional ops: claim and get_epoch give *epoch = 0 and
- * return 0 for stores that cannot fence; record_loss returns 0 for stores
- * that cannot record losses (the caller still logs them). */
+/* The store's name ("sqlite", "jsonl", "cassandra", "tap"). Static string. */
+const char *tp_store_name(const struct tp_store *st);
+
+/* 1 when the store keeps checkpoints and per-symbol state (0 for jsonl:
+ * every run then starts from an empty state). */
+int tp_store_has_state(const struct tp_store *st);
+
+/* 1 when the store keeps a gaps table (tp_store_put_gap() writes a row). */
+int tp_store_keeps_gaps(const struct tp_store *st);
+
+/* The write path: begin, any number of puts, commit (see above). */
+int tp_store_begin(struct tp_store *st, char *errbuf, size_t errsize);
+int tp_store_put_tick(struct tp_store *st, const struct tp_tick_row *t, char *errbuf,
+                      size_t errsize);
+int tp_store_put_bar(struct tp_store *st, const struct tp_bar_row *b, char *errbuf,
+                     size_t errsize);
+int tp_store_put_latest(struct tp_store *st, const struct tp_latest_row *l, char *errbuf,
+                        size_t errsize);
+int tp_store_put_state(struct tp_store *st, const char *symbol, const void *blob, size_t len,
+                       char *errbuf, size_t errsize);
+int tp_store_put_checkpoint(struct tp_store *st, const struct tp_checkpoint *c, char *errbuf,
+                            size_t errsize);
+/* Writes a gaps row in the current batch; 0 and nothing written for stores
+ * without a gaps table (jsonl). */
+int tp_store_put_gap(struct tp_store *st, const struct tp_gap_row *g, char *errbuf,
+                     size_t errsize);
+int tp_store_commit(struct tp_store *st, char *errbuf, size_t errsize);
+
+/* Looks up saved state of symbol. On success *blob is malloc'ed (the caller
+ * frees it). TP_ENOTFOUND (errbuf untouched) when none, always for stores
+ * without state. */
+int tp_store_get_state(struct tp_store *st, const char *symbol, void **blob, size_t *len,
+                       char *errbuf, size_t errsize);
+
+/* Fills pos/line/aux of c for c->key; TP_ENOTFOUND (errbuf untouched) when none. */
+int tp_store_get_checkpoint(struct tp_store *st, struct tp_checkpoint *c, char *errbuf,
+                            size_t errsize);
+
+/* Reads rows of qr->kind in key order (the read path of `tickpipe query`
+ * and of the HTTP API alike), calling cb for each; for TP_QUERY_GAPS,
+ * from/to select gaps that overlap [from, to]. */
+int tp_store_query(struct tp_store *st, const struct tp_query *qr, tp_query_cb cb, void *opaque,
+                   char *errbuf, size_t errsize);
+
+/* Fencing and losses. claim takes ownership of key for owner (a sentence
+ * naming the instance): it moves the key's epoch forward by one in its own
+ * short transaction and returns it, so any commit fenced with an older
+ * epoch fails from then on. get_epoch gives the current epoch (0 when never
+ * claimed). Both give *epoch = 0 and return 0 for stores that cannot fence.
+ * record_loss durably records, in its own short transaction, that positions
+ * [from, to) of key can no longer be read; 0 for stores that cannot record
+ * losses (the caller still logs them). */
 int tp_store_claim(struct tp_store *st, const char *key, const char *owner, int64_t *epoch);
 int tp_store_get_epoch(struct tp_store *st, const char *key, int64_t *epoch);
 int tp_store_record_loss(struct tp_store *st, const char *key, int64_t from, int64_t to,
                          const char *reason);
+
+/* The preparation hook: a store that formats ticks itself (jsonl renders
+ * the quote's JSON members) may have that part done ahead, on another
+ * thread, from the quote alone. tp_store_prepares_ticks() says whether the
+ * store does anything here. tp_store_prepare_tick() writes at most cap
+ * bytes into out and returns their number, 0 when the store prepares
+ * nothing, or a negative TP_E* code when out is too small; its result goes
+ * into tp_tick_row.prepared. Safe on any thread: it reads no store state. */
+int tp_store_prepares_ticks(const struct tp_store *st);
+int tp_store_prepare_tick(const struct tp_store *st, const struct tp_quote *q,
+                          const uint8_t *payload, char *out, size_t cap);
 
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);
@@ -185,5 +208,8 @@ int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, s
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
 int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
                                      size_t errsize);
+
+/* Transitional, until the last callers use the functions above. */
+#include "store_int.h"
 
 #endif

@@ -273,7 +273,7 @@ static void test_jsonl(void) {
     snprintf(spec, sizeof spec, "jsonl:%s", path);
     struct tp_store *st;
     REQUIRE(tp_store_open(&st, spec, err, sizeof err) == 0);
-    CHECK(st->has_state == 0);
+    CHECK(tp_store_has_state(st) == 0);
     struct tp_processor *p;
     struct tp_processor_opts o = {.lateness_ms = 0};
     REQUIRE(tp_processor_new(&p, st, &o, err, sizeof err) == 0);

@@ -419,7 +419,7 @@ int tp_run_new(struct tp_run **out, struct tp_source *src, struct tp_store *st,
     if (!run)
         return TP_ENOMEM;
     *run = (struct tp_run){.o = *o, .src = src, .st = st, .p = p, .slot = -1};
-    if (tp_source_position_key(src) && st->has_state &&
+    if (tp_source_position_key(src) && tp_store_has_state(st) &&
         (run->slot = resume_source(src, p, errbuf, errsize)) < 0) {
         err = run->slot;
         goto fail;
@@ -427,7 +427,7 @@ int tp_run_new(struct tp_run **out, struct tp_source *src, struct tp_store *st,
     if ((err = tp_queue_new(&run->bus, BUS_BATCHES)) ||
         (err = tp_queue_new(&run->spare, BUS_BATCHES + 2)))
         goto fail;
-    if (o->live && st->has_state && (err = record_not_running(p, o->symbols))) {
+    if (o->live && tp_store_has_state(st) && (err = record_not_running(p, o->symbols))) {
         tp_errf(errbuf, errsize, err, "%s", tp_processor_last_error(p));
         goto fail;
     }
@@ -440,7 +440,7 @@ fail:
 
 int tp_run_start(struct tp_run *run, char *errbuf, size_t errsize) {
     run->r = (struct reader){.src = run->src, .bus = run->bus, .spare = run->spare,
-                             .stop = run->o.stop, .render_json = run->st->wants_json,
+                             .stop = run->o.stop, .render_json = tp_store_prepares_ticks(run->st),
                              .live = run->o.live, .m = run->o.m};
     if (pthread_create(&run->th, NULL, reader_main, &run->r) != 0)
         return tp_errf(errbuf, errsize, TP_EFATAL, "cannot start the reader thread");

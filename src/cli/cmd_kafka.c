@@ -106,8 +106,7 @@ static int ingest_finish(struct ingest *in, int status) {
 
 /* Parses the options into in: 0 to go on, -1 after --help (exit 0), or 2
  * on bad usage (printed). */
-static int ingest_parse(struct ingest *in, int argc, char **argv) {
-    TP_OPTS_MEM(om);
+static int ingest_parse(struct ingest *in, int argc, char **argv, struct tp_opts_mem **om) {
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &in->source, NULL, "SRC", "where frames come from (yahoo, yahoo:URL, replay:PATH, sim)", 0, 0},
         {"kafka", TP_OPT_STR, &in->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
@@ -127,7 +126,7 @@ static int ingest_parse(struct ingest *in, int argc, char **argv) {
     int status = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
                                "Reads frames, validates them and produces the PricingData bytes "
                                "to a Kafka topic, keyed by symbol.",
-                               table, argc, argv, NULL, 0, NULL, &om);
+                               table, argc, argv, NULL, 0, NULL, om);
     if (!status)
         status = tp_cmd_set_log_level("ingest", in->log_level);
     if (status)
@@ -148,7 +147,8 @@ int tp_cmd_ingest(int argc, char **argv) {
     if (!in)
         return 1;
     in->topic = "ticks";
-    int status = ingest_parse(in, argc, argv);
+    TP_OPTS_MEM(om);   /* --config strings the options point into */
+    int status = ingest_parse(in, argc, argv, &om);
     if (status) {
         free(in);
         return status < 0 ? 0 : status;
@@ -184,8 +184,7 @@ struct proc_cfg {
 
 /* Parses the options into c: 0 to go on, -1 after --help (exit 0), or 2
  * on bad usage (printed). */
-static int proc_parse(struct proc_cfg *c, int argc, char **argv) {
-    TP_OPTS_MEM(om);
+static int proc_parse(struct proc_cfg *c, int argc, char **argv, struct tp_opts_mem **om) {
     const struct tp_opt table[] = {
         {"kafka", TP_OPT_STR, &c->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
         {"topic", TP_OPT_STR, &c->topic, "ticks", "T", "topic to consume", 0, 0},
@@ -210,7 +209,7 @@ static int proc_parse(struct proc_cfg *c, int argc, char **argv) {
     int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
                                "Consumes ticks from Kafka as a consumer-group member and stores "
                                "ticks, bars and latest with exactly-once results.",
-                               table, argc, argv, NULL, 0, NULL, &om);
+                               table, argc, argv, NULL, 0, NULL, om);
     if (!status)
         status = tp_cmd_set_log_level("process", c->log_level);
     if (status)
@@ -292,7 +291,8 @@ int tp_cmd_process(int argc, char **argv) {
     struct proc *pr = calloc(1, sizeof *pr);
     if (!pr)
         return 1;
-    int status = proc_parse(&pr->c, argc, argv);
+    TP_OPTS_MEM(om);   /* --config strings the options point into */
+    int status = proc_parse(&pr->c, argc, argv, &om);
     if (status) {
         free(pr);
         return status < 0 ? 0 : status;

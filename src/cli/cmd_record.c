@@ -102,39 +102,48 @@ static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *
     return 0;
 }
 
-int tp_cmd_record(int argc, char **argv) {
-    struct record_cfg c = {0};
-    TP_OPTS_MEM(om);
+/* Parses the options into c: 0 to go on, -1 after --help (exit 0), or 2
+ * on bad usage (printed). */
+static int record_parse(struct record_cfg *c, int argc, char **argv, struct tp_opts_mem **om) {
     const struct tp_opt table[] = {
-        {"source", TP_OPT_STR, &c.source, "yahoo", "SRC", "yahoo, yahoo:URL, replay:PATH, replay:- or sim[:count=N,rate=R,symbols=N,seed=S]", 0, 0},
-        {"symbols", TP_OPT_STR, &c.symbols, "BTC-USD,ETH-USD", "LIST", "comma-separated symbols to subscribe to", 0, 0},
-        {"symbols-file", TP_OPT_STR, &c.symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
-        {"tls-ca", TP_OPT_STR, &c.tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
-        {"symbols-per-socket", TP_OPT_INT, &c.symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
-        {"silent-timeout", TP_OPT_DUR, &c.silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
-        {"out", TP_OPT_STR, &c.out, NULL, "FILE", "frame file to append to (required)", 0, 0},
-        {"flush", TP_OPT_DUR, &c.flush_ms, "1s", "DUR", "flush the file at least this often", 0, 3600000},
-        {"max-frames", TP_OPT_INT, &c.max_frames, "0", "N", "stop after N frames (0 = no limit)", 0, 1e15},
-        {"log-level", TP_OPT_CHOICE, &c.log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
+        {"source", TP_OPT_STR, &c->source, "yahoo", "SRC", "yahoo, yahoo:URL, replay:PATH, replay:- or sim[:count=N,rate=R,symbols=N,seed=S]", 0, 0},
+        {"symbols", TP_OPT_STR, &c->symbols, "BTC-USD,ETH-USD", "LIST", "comma-separated symbols to subscribe to", 0, 0},
+        {"symbols-file", TP_OPT_STR, &c->symbols_file, NULL, "FILE", "read symbols from FILE (one per line or comma separated)", 0, 0},
+        {"tls-ca", TP_OPT_STR, &c->tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
+        {"symbols-per-socket", TP_OPT_INT, &c->symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
+        {"silent-timeout", TP_OPT_DUR, &c->silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
+        {"out", TP_OPT_STR, &c->out, NULL, "FILE", "frame file to append to (required)", 0, 0},
+        {"flush", TP_OPT_DUR, &c->flush_ms, "1s", "DUR", "flush the file at least this often", 0, 3600000},
+        {"max-frames", TP_OPT_INT, &c->max_frames, "0", "N", "stop after N frames (0 = no limit)", 0, 1e15},
+        {"log-level", TP_OPT_CHOICE, &c->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("record", "--out FILE [options]",
                            "Captures every frame the source delivers, prefixed with its receive time in\n"
                            "Unix ms and a TAB, appending to FILE. Replay it with --source replay:FILE or\n"
                            "serve it with tickpipe feed --replay FILE.",
-                           table, argc, argv, NULL, 0, NULL, &om);
+                           table, argc, argv, NULL, 0, NULL, om);
     if (rc)
-        return rc == 1 ? 0 : 2;
-    if (tp_cmd_set_log_level("record", c.log_level))
+        return rc == 1 ? -1 : 2;
+    if (tp_cmd_set_log_level("record", c->log_level))
         return 2;
-    if (!c.out || !*c.out) {
+    if (!c->out || !*c->out) {
         fprintf(stderr, "tickpipe record: --out FILE is required\n");
         return 2;
     }
-    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(c.source), 0},
-                                        {"--out", c.out, 1}};
+    const struct tp_cmd_path paths[] = {{"--source", tp_cmd_spec_path(c->source), 0},
+                                        {"--out", c->out, 1}};
     if (tp_cmd_check_paths("record", paths, 2))
         return 2;
-    tp_cmd_warn_ignored_symbols("record", c.source, argc, argv);
+    tp_cmd_warn_ignored_symbols("record", c->source, argc, argv);
+    return 0;
+}
+
+int tp_cmd_record(int argc, char **argv) {
+    struct record_cfg c = {0};
+    TP_OPTS_MEM(om);   /* --config strings the options point into */
+    int rc = record_parse(&c, argc, argv, &om);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     char errbuf[1024] = "";
     char *symbols_buf = NULL;
     if (c.symbols_file && !(symbols_buf = tp_cmd_read_symbols_file(c.symbols_file, errbuf, sizeof errbuf))) {

@@ -181,9 +181,9 @@ static int on_assigned(void *opaque, const struct tp_kafka_assignment *a, int64_
     if (slot < 0)
         return -1;
     int have = line > 0 || pos > 0;
-    if (a->committed > pos && !pr->o.rebuild && pr->st->has_state)   /* jsonl keeps none */
+    if (a->committed > pos && !pr->o.rebuild && tp_store_has_state(pr->st))   /* jsonl keeps none */
         return refuse_behind(pr, a, pos, have);
-    if (a->log_end >= 0 && pos > a->log_end && pr->st->has_state)
+    if (a->log_end >= 0 && pos > a->log_end && tp_store_has_state(pr->st))
         return refuse_ahead(pr, a, pos);
     if (a->log_start > pos) {
         record_loss(pr, a->partition, pos, a->log_start,

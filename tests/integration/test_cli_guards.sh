@@ -9,7 +9,8 @@
 #  5. feed --listen binds exactly the address or fails; a duration needs a
 #     unit; --symbols with a replay source is warned about;
 #  6. run and process decide exit codes alike: a dead-letter file that cannot
-#     be opened is a runtime error (1), other settings on a store bad usage (2).
+#     be opened is a runtime error (1), other settings on a store bad usage (2);
+#  7. values from --config reach every command's work, not only its parser.
 set -uo pipefail
 TP_BIN=${TP_BIN:?} TP_BUILD=${TP_BUILD:?}
 work=$(mktemp -d /tmp/tp_cli_guards.XXXXXX)
@@ -80,6 +81,16 @@ expect 0 "--symbols is ignored" -- run --source replay:f.txt --symbols AAPL --st
 expect 1 "cannot open" -- run --source replay:f.txt --store sqlite:e.db --deadletter nodir/d.jsonl
 expect 1 "cannot open" -- process --kafka 127.0.0.1:1 --store sqlite:e.db --deadletter nodir/d.jsonl
 expect 2 "built with" -- process --kafka 127.0.0.1:1 --store sqlite:s.db --deadletter s.dl --bars 5m
+
+# 7. --config values outlive the option parsing (run, record, ingest, process)
+printf '[run]\nsource = replay:f.txt\nstore = sqlite:cfg.db\ndeadletter = cfg.dl\n' > "$work/run.ini"
+expect 0 "done frames=2000" -- run --config run.ini
+printf '[record]\nsource = replay:f.txt\nout = cfg.txt\n' > "$work/rec.ini"
+expect 0 "done frames=2000" -- record --config rec.ini
+printf '[ingest]\nsource = replay:f.txt\nkafka = 127.0.0.1:1\nkafka-conf = no.such.property=1\n' > "$work/ing.ini"
+expect 2 "no.such.property" -- ingest --config ing.ini
+printf '[process]\nkafka = 127.0.0.1:1\nstore = sqlite:e.db\ndeadletter = nodir/cfg.jsonl\n' > "$work/proc.ini"
+expect 1 "nodir/cfg.jsonl: cannot open" -- process --config proc.ini
 
 echo "test_cli_guards: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

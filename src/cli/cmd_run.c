@@ -82,7 +82,7 @@ struct reader {
     struct tp_queue *bus;
     struct tp_queue *spare;   /* emptied batches coming back from the processor */
     const volatile sig_atomic_t *stop;
-    int render_json;          /* the store writes JSON: the reader may render it */
+    const struct tp_store *prep;  /* a store that prepares ticks ahead (jsonl), or NULL */
     int render_batch;         /* render in the batch being filled */
     int live;                 /* a live source that reports gaps */
     struct tp_metrics *m;     /* NULL without --http */
@@ -90,11 +90,12 @@ struct reader {
     char errbuf[512];
 };
 
-/* Decodes one raw frame into the next item of b (and, for stores that
- * write JSON, renders the quote's fields here, on the reader's core). The
+/* Decodes one raw frame into the next item of b (and, for a store that
+ * prepares ticks ahead, prep, has it do so here, on the reader's core:
+ * jsonl renders the quote's JSON members). The
  * caller has made sure the arena has room for a payload, its JSON and a
  * copy of the raw line. */
-static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
+static void add_frame(struct batch *b, const struct tp_raw *raw, const struct tp_store *prep) {
     struct item *it = &b->items[b->n++];
     uint8_t *payload = b->arena + b->used;
     size_t plen = 0;
@@ -114,8 +115,9 @@ static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
     if (st == TP_DECODE_OK) {
         it->kind = TP_ITEM_TICK;
         b->used += (uint32_t)plen;
-        if (render) {
-            int n = tp_quote_json_fields(&it->q, payload, (char *)b->arena + b->used, JSON_MAX);
+        if (prep) {
+            int n = tp_store_prepare_tick(prep, &it->q, payload, (char *)b->arena + b->used,
+                                          JSON_MAX);
             if (n > 0) {
                 it->json_off = b->used;
                 it->json_len = (uint32_t)n;
@@ -232,9 +234,9 @@ static void *reader_main(void *arg) {
              * to the processor while the processor keeps up. */
             struct tp_queue_stats qs;
             tp_queue_stats(r->bus, &qs);
-            r->render_batch = r->render_json && qs.depth >= 2;
+            r->render_batch = r->prep && qs.depth >= 2;
         }
-        add_frame(b, &raw, r->render_batch);
+        add_frame(b, &raw, r->render_batch ? r->prep : NULL);
         if (r->live && room_for(b, 0))
             add_gaps(b, r->src);
     }
@@ -266,8 +268,8 @@ static int apply_batch(struct tp_processor *p, struct batch *b, int slot, struct
             .payload_len = it->payload_len, .reason = it->reason,
             .raw = (const char *)b->arena + it->raw_off, .raw_len = it->raw_len,
             .pos_slot = it->pos >= 0 ? slot : -1, .pos = it->pos, .line = it->line,
-            .fields_json = it->json_len ? (const char *)b->arena + it->json_off : NULL,
-            .fields_json_len = it->json_len};
+            .prepared = it->json_len ? (const char *)b->arena + it->json_off : NULL,
+            .prepared_len = it->json_len};
         int err = tp_processor_apply(p, &ti);
         if (err)
             return err;
@@ -521,17 +523,17 @@ int tp_cmd_run(int argc, char **argv) {
     }
     status = 1;
     int slot = -1;
-    if (tp_source_position_key(src) && st->has_state && (slot = resume_source(src, p)) < 0)
+    if (tp_source_position_key(src) && tp_store_has_state(st) && (slot = resume_source(src, p)) < 0)
         goto out;
     if (tp_queue_new(&bus, BUS_BATCHES) || tp_queue_new(&spare, BUS_BATCHES + 2))
         goto out;
     int live = strncmp(c.source, "yahoo", 5) == 0;
-    if (live && st->has_state && record_not_running(p, so.symbols)) {
+    if (live && tp_store_has_state(st) && record_not_running(p, so.symbols)) {
         fprintf(stderr, "tickpipe run: %s\n", tp_processor_last_error(p));
         goto out;
     }
     struct reader r = {.src = src, .bus = bus, .spare = spare, .stop = tp_stop_flag(),
-                       .render_json = st->wants_json, .live = live, .m = web.m};
+                       .prep = tp_store_prepares_ticks(st) ? st : NULL, .live = live, .m = web.m};
     pthread_t th;
     if (pthread_create(&th, NULL, reader_main, &r) != 0) {
         fprintf(stderr, "tickpipe run: cannot start the reader thread\n");

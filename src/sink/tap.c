@@ -267,7 +267,6 @@ int tp_store_tap_new(struct tp_store **out, struct tp_store *inner, struct tp_me
         t->ops.prepare_tick = NULL;
     t->base.ops = &t->ops;
     t->base.has_state = inner->has_state;
-    t->base.wants_json = inner->wants_json;
     t->in = inner;
     t->m = m;
     t->ev = ev;

@@ -211,7 +211,4 @@ int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf
 int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
                                      size_t errsize);
 
-/* Transitional, until the last callers use the functions above. */
-#include "store_int.h"
-
 #endif

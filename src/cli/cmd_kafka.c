@@ -56,6 +56,7 @@
 #include "../core/tp_opts.h"
 #include "../core/tp_quote.h"
 #include "../core/tp_clock.h"
+#include "../core/tp_civil.h"
 #include "../core/tp_deadletter.h"
 #include "../process/tp_processor.h"
 #include "../sink/tp_store.h"
@@ -177,9 +178,9 @@ static int ingest_open(struct ingest *in) {
         return rc == TP_EINVAL ? 2 : 1;
     const char *key = tp_source_position_key(in->src);
     if (key) {   /* FNV-1a of the absolute path: one id per replayed file */
-        in->source_id = 1469598103934665603ULL;
-        for (const char *c = key; *c; c++)
-            in->source_id = (in->source_id ^ (uint8_t)*c) * 1099511628211ULL;
+        /* The basis lacks the standard one's last digit (TP_FNV1A_BASIS) since
+         * the first release; kept, as the topics' headers carry ids made with it. */
+        in->source_id = tp_fnv1a(1469598103934665603ULL, key, strlen(key));
         in->source_id |= 1;   /* never 0 */
     }
     return 0;

@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../core/tp_civil.h"
 #include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
@@ -29,10 +30,7 @@
 
 /* ------------------------------------------------------------ map */
 static uint64_t hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-    return h;
+    return tp_fnv1a(1469598103934665603ull, s, strlen(s));   /* any basis does here */
 }
 
 static struct kv_entry *slot_for(const struct kv *m, const char *key) {

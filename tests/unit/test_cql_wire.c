@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tp_civil.h"
 #include "core/tp_error.h"
 #include "cql/cql_int.h"
 #include "sink/cql_store_int.h"
@@ -166,7 +167,7 @@ static void test_misc(void) {
     CHECK(tp_cas_month_of_day(20098) == 202501 && tp_cas_month_of_day(11017) == 200003);
     CHECK(tp_cas_day_of_month(202501) == 20089 && tp_cas_day_of_month(200003) == 11017);
     CHECK(tp_cas_next_month(202412) == 202501 && tp_cas_next_month(202501) == 202502);
-    CHECK(tp_cas_floor_div(-1, 86400000) == -1 && tp_cas_floor_div(86399999, 86400000) == 0);
+    CHECK(tp_floor_div(-1, 86400000) == -1 && tp_floor_div(86399999, 86400000) == 0);
     CHECK(tp_cql_consistency_parse("LOCAL_QUORUM") == TP_CQL_LOCAL_QUORUM &&
           tp_cql_consistency_parse("one") == TP_CQL_ONE && tp_cql_consistency_parse("x") == -1);
 }

@@ -28,17 +28,30 @@
 /* Protobuf wire types. */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
-/* Storage kind per field number (the tp_quote_fields.h table), here so
- * the hot loop needs no call. */
-#define KIND(num, name, type) [num] = type,
-static const uint8_t field_kind[TP_QUOTE_NFIELDS + 1] = {TP_QUOTE_FIELDS(KIND)};
-
-static const uint8_t kind_wire[] = {
-    [TP_FT_STRING] = WT_LEN, [TP_FT_FLOAT] = WT_I32, [TP_FT_DOUBLE] = WT_I64,
-    [TP_FT_SINT64] = WT_VARINT, [TP_FT_ENUM] = WT_VARINT, [TP_FT_STRINGS] = WT_LEN,
-};
+/* What to do with a field key (field number << 3 | wire type): one entry
+ * per key of fields 1..47, from the tp_quote_fields.h table. A known field
+ * with its own wire type maps to its kind plus one; everything else (field
+ * 0, unknown fields, a wrong wire type) is 0 and goes to odd_key(). One
+ * lookup replaces the range check, the kind lookup and the wire check. */
+#define WIRE_OF(type)                                                          \
+    ((type) == TP_FT_FLOAT    ? WT_I32                                         \
+     : (type) == TP_FT_DOUBLE ? WT_I64                                         \
+     : (type) == TP_FT_SINT64 || (type) == TP_FT_ENUM ? WT_VARINT              \
+                              : WT_LEN)
+#define KEY_OP(num, name, type) [(num) * 8 + WIRE_OF(type)] = (type) + 1,
+#define KEY_OPS ((TP_QUOTE_NFIELDS + 1) * 8)
+static const uint8_t key_op[KEY_OPS] = {TP_QUOTE_FIELDS(KEY_OP)};
 
 /* ---- protobuf ---------------------------------------------------------- */
+
+static inline uint32_t load_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t load_le64(const uint8_t *p) {
+    return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+}
 
 /* Reads a varint at *pp. Returns 0, or a static reason. */
 static inline const char *read_varint(const uint8_t **pp, const uint8_t *end,
@@ -105,20 +118,26 @@ static int utf8_valid(const uint8_t *s, size_t n) {
     return 1;
 }
 
+/* Eight bytes at a time; the last 4..7 as two overlapping words. Reads
+ * only s[0..n). */
 static inline int ascii_only(const uint8_t *s, size_t n) {
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= s[i];
-    return acc < 0x80;
-}
-
-static inline uint32_t load_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t load_le64(const uint8_t *p) {
-    return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    if (n - i >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s + i, 4);
+        memcpy(&b, s + n - 4, 4);
+        acc |= a | b;
+    } else {
+        for (; i < n; i++)
+            acc |= s[i];
+    }
+    return !(acc & 0x8080808080808080ULL);
 }
 
 /* Skips the value of an unknown field. Returns NULL or a reason. */
@@ -152,12 +171,13 @@ static const char *skip_value(const uint8_t **pp, const uint8_t *end, int wt) {
 
 /* Decodes the value of known field f (wire type already checked) into q.
  * Returns NULL or a reason. */
-static const char *read_field(const uint8_t **pp, const uint8_t *base,
-                              const uint8_t *end, int f, struct tp_quote *q) {
+static inline const char *read_field(const uint8_t **pp, const uint8_t *base,
+                                     const uint8_t *end, int f, int kind,
+                                     struct tp_quote *q) {
     const uint8_t *p = *pp;
     uint64_t v;
     const char *err;
-    switch (field_kind[f]) {
+    switch (kind) {
     case TP_FT_FLOAT: {
         if (end - p < 4)
             return "truncated fixed32";
@@ -233,13 +253,20 @@ int tp_decode_pricing(const uint8_t *buf, size_t len, struct tp_quote *q,
     const char *err = NULL;
     uint64_t present = 0;
     while (p < end) {
-        uint64_t key;
-        if ((err = read_varint(&p, end, &key)))
+        /* Keys of fields 1..15 take one byte, of fields 16..47 two. */
+        uint64_t key = p[0];
+        if (key < 0x80) {
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) {
+            key = (key & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else if ((err = read_varint(&p, end, &key))) {
             break;
-        uint64_t f = key >> 3;
-        /* Hot path: a known field with its own wire type. */
-        if (f - 1 < TP_QUOTE_NFIELDS && kind_wire[field_kind[f]] == (key & 7)) {
-            if ((err = read_field(&p, buf, end, (int)f, q)))
+        }
+        int op = key < KEY_OPS ? key_op[key] : 0;
+        if (op) { /* hot path: a known field with its own wire type */
+            int f = (int)(key >> 3);
+            if ((err = read_field(&p, buf, end, f, op - 1, q)))
                 break;
             present |= 1ull << (f - 1);
         } else if ((err = odd_key(&p, end, key))) {

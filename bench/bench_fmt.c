@@ -7,7 +7,10 @@
  * of the CPU time of this thread (the machine may be shared, and other load
  * should not count). Run on a release build (never a sanitizer build):
  *
- *   bench_fmt [--count N]      N numbers per set (default 1000000)
+ *   bench_fmt [--count N] [--set K]
+ *
+ * N numbers per set (default 1000000); --set K (0, 1 or 2) runs one set only
+ * (bench/bench_fmt_callgrind.sh counts instructions per number with it).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -73,11 +76,14 @@ static void fill(double *v, size_t n, int set, uint64_t *rng) {
 
 int main(int argc, char **argv) {
     size_t n = 1000000;
+    int only = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
             n = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+            only = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: bench_fmt [--count N]\n");
+            fprintf(stderr, "usage: bench_fmt [--count N] [--set 0|1|2]\n");
             return 2;
         }
     }
@@ -90,6 +96,8 @@ int main(int argc, char **argv) {
     printf("%-22s %12s %14s %8s\n", "set (median of 5)", "tp_fmt ns", "reference ns", "speedup");
     for (int set = 0; set < 3; set++) {
         fill(v, n, set, &rng);
+        if (only >= 0 && set != only)
+            continue;
         double fast = time_fn(tp_fmt_double, v, n, &sink);
         double ref = time_fn(fmt_double_reference, v, nref, &sink);
         printf("%-22s %12.1f %14.1f %7.1fx\n", names[set], fast, ref, ref / fast);

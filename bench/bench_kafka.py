@@ -12,6 +12,7 @@ on loopback (run through bench/bench_kafka.sh on a release build):
    latency = row visible - frame written; p50/p99 for two commit intervals.
 
 Not a test: prints figures, asserts only that every run delivered all.
+BENCH_PARTS (default "ingest,process,latency") picks which of the three run.
 """
 import base64
 import os
@@ -31,6 +32,7 @@ N = int(os.environ.get("BENCH_FRAMES", "200000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 RATE = int(os.environ.get("BENCH_RATE", "2000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+PARTS = os.environ.get("BENCH_PARTS", "ingest,process,latency").split(",")
 DELIM = b"|~tp~sep~|"
 
 
@@ -171,13 +173,16 @@ def main():
     try:
         frames = wd("frames.txt")
         h.gen_frames(frames, N, symbols=50, seed=7)
-        ours, kcat, produced, nk = bench_ingest(wd, frames)
-        print("ingest  : %9.0f frames/s   kcat: %9.0f msgs/s   ratio %.2f   "
-              "(%d frames, %d produced, %d by kcat, median of %d)"
-              % (ours, kcat, ours / kcat, N, produced, nk, RUNS))
-        proc = bench_process(wd, frames)
-        print("process : %9.0f messages/s into SQLite (from assignment to end of topic)" % proc)
-        for commit in ("200ms", "20ms"):
+        if "ingest" in PARTS:
+            ours, kcat, produced, nk = bench_ingest(wd, frames)
+            print("ingest  : %9.0f frames/s   kcat: %9.0f msgs/s   ratio %.2f   "
+                  "(%d frames, %d produced, %d by kcat, median of %d)"
+                  % (ours, kcat, ours / kcat, N, produced, nk, RUNS))
+        if "process" in PARTS:
+            proc = bench_process(wd, frames)
+            print("process : %9.0f messages/s into SQLite (from assignment to end of topic)"
+                  % proc)
+        for commit in ("200ms", "20ms") if "latency" in PARTS else ():
             p50, p99, n = bench_latency(wd, commit)
             print("latency : commit-interval %-5s  p50 %6.1f ms  p99 %6.1f ms  (%d frames at "
                   "%d/s, ingest -> committed SQLite row)" % (commit, p50, p99, n, RATE))

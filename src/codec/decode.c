@@ -3,7 +3,8 @@
  * struct tp_quote.
  *
  * This is the hot path of every mode (replay, live, Kafka ingest), so it is
- * hand-written and allocation-free: base64 through a 256-entry table,
+ * hand-written and allocation-free: base64 16 characters at a time (SSSE3,
+ * else a 256-entry table per position),
  * protobuf through a single forward scan with a one-byte varint fast path.
  * Only a version=2 JSON envelope that is not in the canonical two-member
  * shape {"type":"...","message":"..."} (escapes, extra members, odd
@@ -27,17 +28,30 @@
 /* Protobuf wire types. */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
-/* Storage kind per field number (the tp_quote_fields.h table), here so
- * the hot loop needs no call. */
-#define KIND(num, name, type) [num] = type,
-static const uint8_t field_kind[TP_QUOTE_NFIELDS + 1] = {TP_QUOTE_FIELDS(KIND)};
-
-static const uint8_t kind_wire[] = {
-    [TP_FT_STRING] = WT_LEN, [TP_FT_FLOAT] = WT_I32, [TP_FT_DOUBLE] = WT_I64,
-    [TP_FT_SINT64] = WT_VARINT, [TP_FT_ENUM] = WT_VARINT, [TP_FT_STRINGS] = WT_LEN,
-};
+/* What to do with a field key (field number << 3 | wire type): one entry
+ * per key of fields 1..47, from the tp_quote_fields.h table. A known field
+ * with its own wire type maps to its kind plus one; everything else (field
+ * 0, unknown fields, a wrong wire type) is 0 and goes to odd_key(). One
+ * lookup replaces the range check, the kind lookup and the wire check. */
+#define WIRE_OF(type)                                                          \
+    ((type) == TP_FT_FLOAT    ? WT_I32                                         \
+     : (type) == TP_FT_DOUBLE ? WT_I64                                         \
+     : (type) == TP_FT_SINT64 || (type) == TP_FT_ENUM ? WT_VARINT              \
+                              : WT_LEN)
+#define KEY_OP(num, name, type) [(num) * 8 + WIRE_OF(type)] = (type) + 1,
+#define KEY_OPS ((TP_QUOTE_NFIELDS + 1) * 8)
+static const uint8_t key_op[KEY_OPS] = {TP_QUOTE_FIELDS(KEY_OP)};
 
 /* ---- protobuf ---------------------------------------------------------- */
+
+static inline uint32_t load_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t load_le64(const uint8_t *p) {
+    return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+}
 
 /* Reads a varint at *pp. Returns 0, or a static reason. */
 static inline const char *read_varint(const uint8_t **pp, const uint8_t *end,
@@ -104,20 +118,26 @@ static int utf8_valid(const uint8_t *s, size_t n) {
     return 1;
 }
 
+/* Eight bytes at a time; the last 4..7 as two overlapping words. Reads
+ * only s[0..n). */
 static inline int ascii_only(const uint8_t *s, size_t n) {
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= s[i];
-    return acc < 0x80;
-}
-
-static inline uint32_t load_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t load_le64(const uint8_t *p) {
-    return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    if (n - i >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s + i, 4);
+        memcpy(&b, s + n - 4, 4);
+        acc |= a | b;
+    } else {
+        for (; i < n; i++)
+            acc |= s[i];
+    }
+    return !(acc & 0x8080808080808080ULL);
 }
 
 /* Skips the value of an unknown field. Returns NULL or a reason. */
@@ -151,12 +171,13 @@ static const char *skip_value(const uint8_t **pp, const uint8_t *end, int wt) {
 
 /* Decodes the value of known field f (wire type already checked) into q.
  * Returns NULL or a reason. */
-static const char *read_field(const uint8_t **pp, const uint8_t *base,
-                              const uint8_t *end, int f, struct tp_quote *q) {
+static inline const char *read_field(const uint8_t **pp, const uint8_t *base,
+                                     const uint8_t *end, int f, int kind,
+                                     struct tp_quote *q) {
     const uint8_t *p = *pp;
     uint64_t v;
     const char *err;
-    switch (field_kind[f]) {
+    switch (kind) {
     case TP_FT_FLOAT: {
         if (end - p < 4)
             return "truncated fixed32";
@@ -232,13 +253,20 @@ int tp_decode_pricing(const uint8_t *buf, size_t len, struct tp_quote *q,
     const char *err = NULL;
     uint64_t present = 0;
     while (p < end) {
-        uint64_t key;
-        if ((err = read_varint(&p, end, &key)))
+        /* Keys of fields 1..15 take one byte, of fields 16..47 two. */
+        uint64_t key = p[0];
+        if (key < 0x80) {
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) {
+            key = (key & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else if ((err = read_varint(&p, end, &key))) {
             break;
-        uint64_t f = key >> 3;
-        /* Hot path: a known field with its own wire type. */
-        if (f - 1 < TP_QUOTE_NFIELDS && kind_wire[field_kind[f]] == (key & 7)) {
-            if ((err = read_field(&p, buf, end, (int)f, q)))
+        }
+        int op = key < KEY_OPS ? key_op[key] : 0;
+        if (op) { /* hot path: a known field with its own wire type */
+            int f = (int)(key >> 3);
+            if ((err = read_field(&p, buf, end, f, op - 1, q)))
                 break;
             present |= 1ull << (f - 1);
         } else if ((err = odd_key(&p, end, key))) {
@@ -283,6 +311,48 @@ static inline uint32_t b64_quad(const uint8_t *t) {
     return b64_d0[t[0]] | b64_d1[t[1]] | b64_d2[t[2]] | b64_d3[t[3]];
 }
 
+/* 16 characters at a time with SSSE3 (x86 only; chosen at run time).
+ *
+ * Validity: a byte is in the alphabet when its low nibble is allowed for its
+ * high nibble. The high nibble picks one class bit (0x2_: '+' '/'; 0x3_:
+ * digits; 0x4_/0x6_: letters from 1; 0x5_/0x7_: letters up to 0xA; any other
+ * high nibble: nothing), the low nibble picks the classes in which it is NOT
+ * allowed, and a byte is bad when the two share a bit. Values: each class
+ * adds one offset to the byte ('/' shares the high nibble of '+', so it
+ * looks one entry lower). Packing: two multiply-adds join four 6-bit values
+ * into 24 bits per 32-bit lane, and a shuffle writes the three bytes of each
+ * lane in order. tests/unit/test_base64.c checks every byte value in every
+ * lane against OpenSSL and the scalar path. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <tmmintrin.h>
+#define B64_SIMD 1
+
+__attribute__((target("ssse3"))) static int b64_blocks_ssse3(const uint8_t *s, uint8_t *o,
+                                                            size_t blocks) {
+    const __m128i lut_hi = _mm_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10,
+                                         0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+    const __m128i lut_lo = _mm_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                         0x11, 0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a);
+    const __m128i lut_add = _mm_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m128i nib = _mm_set1_epi8(0x0f), slash = _mm_set1_epi8('/'), zero = _mm_setzero_si128();
+    const __m128i join2 = _mm_set1_epi32(0x01400140), join4 = _mm_set1_epi32(0x00011000);
+    const __m128i order = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+    for (size_t b = 0; b < blocks; b++, s += 16, o += 12) {
+        __m128i in = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i hi = _mm_and_si128(_mm_srli_epi32(in, 4), nib);
+        __m128i lo = _mm_and_si128(in, nib);
+        __m128i bad = _mm_and_si128(_mm_shuffle_epi8(lut_lo, lo), _mm_shuffle_epi8(lut_hi, hi));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(bad, zero)) != 0xffff)
+            return -1;
+        __m128i idx = _mm_add_epi8(hi, _mm_cmpeq_epi8(in, slash));
+        __m128i v = _mm_add_epi8(in, _mm_shuffle_epi8(lut_add, idx));
+        __m128i w = _mm_madd_epi16(_mm_maddubs_epi16(v, join2), join4);
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_shuffle_epi8(w, order));
+    }
+    return 0;
+}
+#endif
+
 long tp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap) {
     if (len % 4)
         return -1;
@@ -295,7 +365,21 @@ long tp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap) 
         return -1;
     size_t full = pad ? len - 4 : len;  /* quartets without padding */
     uint8_t *o = out;
-    for (size_t i = 0; i < full; i += 4) {
+    size_t i = 0;
+#ifdef B64_SIMD
+    /* Each block writes 16 bytes for its 12: only blocks whose 16 bytes stay
+     * within the n bytes of the result, so nothing past it is touched. */
+    if (full >= 16 && n >= 16 && __builtin_cpu_supports("ssse3")) {
+        size_t blocks = full / 16, room = (n - 16) / 12 + 1;
+        if (blocks > room)
+            blocks = room;
+        if (b64_blocks_ssse3(s, o, blocks))
+            return -1;
+        i = blocks * 16;
+        o += blocks * 12;
+    }
+#endif
+    for (; i < full; i += 4) {
         uint32_t w = b64_quad(s + i);
         if (w & B64_BAD)
             return -1;

@@ -5,8 +5,14 @@
  * Numbers: integers exactly; floats as the exact double value of the
  * float32 on the wire, doubles as they are, both through tp_fmt_double()
  * (shortest round-trip, null for non-finite values). Strings were checked
- * to be UTF-8 by the decoder; here they are only escaped. Pure functions;
- * any thread.
+ * to be UTF-8 by the decoder; here they are only escaped. Any thread.
+ *
+ * Most float fields of a symbol repeat from one tick to the next (open,
+ * previous close, day high and low; often the price too), so the text of
+ * recently formatted float32 values is kept per thread in a small
+ * direct-mapped cache keyed by the value's bits: a repeat is one lookup and
+ * one copy instead of a conversion. The text is a function of the bits
+ * alone, so the output is the same with or without the cache.
  */
 #include "tp_decode.h"
 
@@ -24,6 +30,35 @@ struct key {
 static const struct key keys[TP_QUOTE_NFIELDS + 1] = {TP_QUOTE_FIELDS(KEY)};
 
 #include <string.h>
+
+/* One cached text: len 0 marks an empty slot (no value prints as ""). The
+ * longest text of a float32 ("-1.4012984643248171e-45") is 23 bytes. */
+struct f32_text {
+    uint32_t bits;
+    uint8_t len;
+    char text[27];
+};
+#define F32_CACHE_BITS 11 /* 2048 slots of 32 bytes per thread */
+static _Thread_local struct f32_text f32_cache[1u << F32_CACHE_BITS];
+
+/* Writes the float32 x as tp_fmt_double((double)x) would, at p, which must
+ * have 32 bytes free. Returns the length. */
+static int put_f32(char *p, float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    struct f32_text *e = &f32_cache[(bits * 0x9E3779B1u) >> (32 - F32_CACHE_BITS)];
+    if (e->len && e->bits == bits) {
+        memcpy(p, e->text, sizeof e->text);
+        return e->len;
+    }
+    int n = tp_fmt_double(p, 32, (double)x);
+    if (n > 0 && (size_t)n <= sizeof e->text) {
+        e->bits = bits;
+        e->len = (uint8_t)n;
+        memcpy(e->text, p, (size_t)n);
+    }
+    return n;
+}
 
 /* Output cursor; on overflow ok becomes 0 and writes stop. */
 struct out {
@@ -86,7 +121,7 @@ static void put_value(struct out *o, const struct tp_quote *q,
         put(o, "]", 1);
         return;
     case TP_FT_FLOAT:
-        put(o, num, (size_t)tp_fmt_double(num, sizeof num, (double)q->v[f].f32));
+        put(o, num, (size_t)put_f32(num, q->v[f].f32));
         return;
     case TP_FT_DOUBLE:
         put(o, num, (size_t)tp_fmt_double(num, sizeof num, q->v[f].f64));
@@ -107,7 +142,7 @@ static void put_numeric(struct out *o, const struct tp_quote *q, int f, int comm
     memcpy(p, keys[f].text, 32);
     p += keys[f].len;
     if (keys[f].type == TP_FT_FLOAT)
-        p += tp_fmt_double(p, 32, (double)q->v[f].f32);
+        p += put_f32(p, q->v[f].f32);
     else if (keys[f].type == TP_FT_DOUBLE)
         p += tp_fmt_double(p, 32, q->v[f].f64);
     else

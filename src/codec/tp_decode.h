@@ -48,7 +48,9 @@ int64_t tp_decode_split_recv_time(const char *line, size_t len,
 
 /* Base64 (standard alphabet, '=' padding required to a multiple of 4).
  * Returns the decoded length, or -1 on bad input or when out_cap is too
- * small. */
+ * small. On success nothing past the decoded length is written; on failure
+ * out's contents are unspecified. Decodes 16 characters at a time where the
+ * CPU has SSSE3. */
 long tp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap);
 
 /* Encodes len bytes; out must hold 4 * ((len + 2) / 3) + 1 bytes; writes a

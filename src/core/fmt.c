@@ -427,16 +427,31 @@ static int fmt_general(char *buf, double v) {
     return n >= 0 ? n : fmt_exact(buf, neg, m, e, lopsided, k);
 }
 
+static const uint64_t pow10_u64[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+};
+
+/* The decimal digits of u (at most 20), written back to front two at a
+ * time once their count is known. */
 static size_t fmt_u64(char *buf, uint64_t u) {
-    char tmp[24];
-    size_t n = 0, k = 0;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    while (n)
-        buf[k++] = tmp[--n];
-    return k;
+    int t = (64 - __builtin_clzll(u | 1)) * 1233 >> 12; /* about log10(u) */
+    size_t n = (size_t)t + (u >= pow10_u64[t]);
+    if (n == 0)
+        n = 1;
+    char *p = buf + n;
+    while (u >= 100) {
+        p -= 2;
+        memcpy(p, two_digits + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10)
+        memcpy(p - 2, two_digits + 2 * u, 2);
+    else
+        p[-1] = (char)('0' + u);
+    return n;
 }
 
 size_t tp_fmt_i64(char *buf, int64_t v) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/tp_clock.h"
+#include "core/tp_fmt.h"
 #include "codec/tp_decode.h"
 #include "codec/tp_encode.h"
 #include "tp_test.h"
@@ -520,6 +521,38 @@ static void test_json_fields(const struct corpus *c) {
     json_decref(j);
 }
 
+/* Float members through the per-thread text cache: values drawn from a
+ * pool larger than the cache (so slots are shared and overwritten), repeats,
+ * both zeros, NaN and infinities, each compared with tp_fmt_double(). */
+static void test_json_float_cache(void) {
+    static float pool[5000];
+    for (int i = 0; i < 5000; i++) {
+        uint32_t bits = (uint32_t)rnd();
+        memcpy(&pool[i], &bits, 4);
+    }
+    pool[0] = 0.0f;
+    pool[1] = -0.0f;
+    pool[2] = NAN;
+    pool[3] = INFINITY;
+    pool[4] = 177.42f;
+    int bad = 0;
+    for (int round = 0; round < 200000; round++) {
+        struct tp_quote q = {0};
+        float x = pool[rnd() % 5000];
+        q.present = 1ull << (TP_F_PRICE - 1) | 1ull << (TP_F_DAY_HIGH - 1);
+        q.v[TP_F_PRICE].f32 = x;
+        q.v[TP_F_DAY_HIGH].f32 = pool[round % 5];
+        char got[128], want[128], a[32], b[32];
+        tp_fmt_double(a, sizeof a, (double)x);
+        tp_fmt_double(b, sizeof b, (double)pool[round % 5]);
+        snprintf(want, sizeof want, "\"price\":%s,\"dayHigh\":%s", a, b);
+        int n = tp_quote_json_fields(&q, (const uint8_t *)"", got, sizeof got);
+        if ((n < 0 || strcmp(got, want) != 0) && bad++ < 5)
+            CHECKF(0, "got %s want %s", n < 0 ? "(error)" : got, want);
+    }
+    CHECK(bad == 0);
+}
+
 static void test_field_table(void) {
     static const char *names[] = {"id", "price", "time", "vol_24hr", "fromcurrency",
                                   "circulatingSupply", "fullDayChangePercent"};
@@ -594,6 +627,7 @@ int main(void) {
     test_base64_roundtrip(&c);
     test_protobuf_roundtrip(&c);
     test_json_fields(&c);
+    test_json_float_cache();
     test_recv_prefix();
     for (int i = 0; i < c.n; i++) {
         free(c.text[i]);

@@ -227,6 +227,36 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* tp_fmt_i64() against printf("%lld") at every power of ten and its
+ * neighbours, the extremes and random values of every magnitude. */
+static void test_i64(uint64_t *rng, long n) {
+    char got[32], want[32];
+    long bad = 0;
+    for (long i = 0; i < n + 64 * 3 + 2; i++) {
+        int64_t v;
+        if (i < 2) {
+            v = i ? INT64_MAX : INT64_MIN;
+        } else if (i < 2 + 64 * 3) {
+            long k = (i - 2) / 3 % 19, d = (i - 2) % 3 - 1;
+            int64_t p = 1;
+            for (long j = 0; j < k; j++)
+                p *= 10;
+            v = (i - 2) / 3 >= 19 ? -(p + d) : p + d;
+        } else {
+            uint64_t r = rng_next(rng);
+            v = (int64_t)(r >> (r % 64));
+            if (r & 1)
+                v = -v;
+        }
+        size_t len = tp_fmt_i64(got, v);
+        got[len] = '\0';
+        snprintf(want, sizeof want, "%lld", (long long)v);
+        if (strcmp(got, want) != 0 && bad++ < MAX_REPORTS)
+            fprintf(stderr, "tp_fmt_i64: got %s want %s\n", got, want);
+    }
+    CHECKF(bad == 0, "%ld integers differ from printf", bad);
+}
+
 int main(void) {
     uint64_t seed = (uint64_t)env_count("TP_FMT_SEED", 20261124), rng = seed;
     long n32 = env_count("TP_FMT_F32_COUNT", DEFAULT_F32);
@@ -242,6 +272,7 @@ int main(void) {
     test_fast_range(&rng, n64 / 4);
     test_random_doubles(&rng, n64);
     test_float32(&rng, n32);
+    test_i64(&rng, n64);
     fprintf(stderr, "seed %llu: %ld compared (%ld float32, %ld random doubles) in %.1f s, "
                     "%ld mismatches\n",
             (unsigned long long)seed, compared, n32, n64, now_s() - t0, mismatches);

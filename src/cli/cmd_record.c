@@ -78,7 +78,7 @@ static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *
         int err = tp_source_next(src, &r, 100, errbuf, sizeof errbuf);
         if (err == TP_EEOF)
             break;
-        if (err && err != TP_EAGAIN) {
+        if (err && !tp_error_retriable(err)) {
             fprintf(stderr, "tickpipe record: source: %s\n", errbuf[0] ? errbuf : tp_strerror(err));
             return 1;
         }

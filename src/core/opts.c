@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tp_civil.h"
 #include "tp_config.h"
 #include "tp_error.h"
 
@@ -51,16 +52,6 @@ int tp_parse_duration(const char *s, int64_t *ms) {
         return TP_EINVAL;
     *ms = (int64_t)r;
     return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 /* Reads exactly n decimal digits at *p into *out and advances *p. */
@@ -122,7 +113,7 @@ static int parse_iso(const char *s, int64_t *ms) {
     if (*p || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
         sec > 60)
         return TP_EINVAL;
-    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + frac;
+    *ms = ((tp_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + frac;
     return 0;
 }
 

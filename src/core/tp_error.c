@@ -29,6 +29,10 @@ const char *tp_strerror(int err) {
     }
 }
 
+int tp_error_retriable(int err) {
+    return err == TP_EAGAIN || err == TP_EFULL || err == TP_ETIMEDOUT;
+}
+
 int tp_errf(char *errbuf, size_t size, int err, const char *fmt, ...) {
     if (errbuf && size > 0) {
         va_list ap;

@@ -32,6 +32,13 @@ enum {
 /* Returns a static, human-readable description of a TP_E* code. */
 const char *tp_strerror(int err);
 
+/* 1 when a failure with err may pass if the same call is made again later
+ * (TP_EAGAIN, TP_EFULL, TP_ETIMEDOUT: nothing yet, a full queue, a missed
+ * deadline), 0 when repeating it cannot help (bad input or settings, a
+ * closed queue, a store's refusal, a fenced writer, the end of input) and
+ * for 0 itself. Callers that decide whether to retry ask this, not a code. */
+int tp_error_retriable(int err);
+
 /* Formats into errbuf (if non-NULL and size > 0); always returns err. */
 int tp_errf(char *errbuf, size_t size, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -41,6 +41,7 @@ void tp_cql_buf_put(struct cql_buf *b, const void *p, size_t n);
 void tp_cql_buf_u8(struct cql_buf *b, uint8_t x);
 void tp_cql_buf_u16(struct cql_buf *b, uint16_t x);
 void tp_cql_buf_u32(struct cql_buf *b, uint32_t x);
+void tp_cql_buf_u64(struct cql_buf *b, uint64_t x);
 void tp_cql_buf_string(struct cql_buf *b, const char *s);       /* [string] */
 void tp_cql_buf_long_string(struct cql_buf *b, const char *s);  /* [long string] */
 void tp_cql_buf_short_bytes(struct cql_buf *b, const uint8_t *p, uint16_t n);
@@ -51,8 +52,10 @@ void tp_cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32
 void tp_cql_buf_patch_len(struct cql_buf *b, size_t off);
 
 /* Appends <consistency><flags>[values]... for QUERY/EXECUTE. */
+/* ts > 0 adds the default timestamp (flag 0x20), in microseconds. */
 void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
-                          int page_size, const uint8_t *paging_state, int32_t paging_len);
+                             int page_size, const uint8_t *paging_state, int32_t paging_len,
+                             int64_t ts);
 
 /* Is an error code worth retrying (our writes are idempotent)? */
 int tp_cql_error_retriable(int32_t code);

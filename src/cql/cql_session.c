@@ -62,6 +62,7 @@ struct req {
     int32_t paging_len;
     int attempts, reprepares;
     int64_t not_before, deadline, queued_at;
+    int64_t ts;                 /* client timestamp (EXECUTE, BATCH); 0 none */
     int pin;                    /* node to send on, or -1 */
     struct req *then;           /* PREPARE: resend this afterwards */
     int sync, done, rc;
@@ -94,6 +95,7 @@ struct tp_cql {
     char err[CQL_MSG];
     struct tp_cql_prep *preps;
     uint64_t rng;
+    int64_t write_ts;           /* tp_cql_set_timestamp; 0 none */
     struct tp_cql_stats st;
 };
 
@@ -261,12 +263,12 @@ static void encode(struct tp_cql *c, struct req *r, struct cql_buf *b, int16_t s
     case REQ_QUERY:
         tp_cql_buf_long_string(b, r->query);
         tp_cql_buf_query_params(b, c->cfg.consistency, &r->v, r->page_size, r->paging,
-                             r->paging_len);
+                                r->paging_len, 0);
         break;
     case REQ_EXECUTE:
         tp_cql_buf_short_bytes(b, r->prep->id, r->prep->id_len);
         tp_cql_buf_query_params(b, c->cfg.consistency, &r->v, r->page_size, r->paging,
-                             r->paging_len);
+                                r->paging_len, r->ts);
         break;
     case REQ_BATCH:
         tp_cql_buf_u8(b, 1);   /* unlogged */
@@ -279,7 +281,9 @@ static void encode(struct tp_cql *c, struct req *r, struct cql_buf *b, int16_t s
             tp_cql_buf_put(b, r->v.buf + it->off, it->len);
         }
         tp_cql_buf_u16(b, (uint16_t)c->cfg.consistency);
-        tp_cql_buf_u8(b, 0);
+        tp_cql_buf_u8(b, r->ts > 0 ? 0x20 : 0);    /* with default timestamp */
+        if (r->ts > 0)
+            tp_cql_buf_u64(b, (uint64_t)r->ts);
         break;
     case REQ_PREPARE:
         tp_cql_buf_long_string(b, r->prep ? r->prep->query : r->query);
@@ -631,8 +635,12 @@ int tp_cql_select(struct tp_cql *c, struct tp_cql_prep *p, const struct tp_cql_v
 }
 
 /* Keeps at most about one connection's worth of requests queued. */
+void tp_cql_set_timestamp(struct tp_cql *c, int64_t us) { c->write_ts = us > 0 ? us : 0; }
+
 static void submit_async(struct tp_cql *c, struct req *r) {
     r->pin = -1;
+    if (r->kind == REQ_EXECUTE || r->kind == REQ_BATCH)
+        r->ts = c->write_ts;
     c->async_open++;
     enqueue(c, r, 0);
     dispatch(c);

@@ -57,6 +57,11 @@ void tp_cql_buf_u32(struct cql_buf *b, uint32_t x) {
     tp_cql_buf_put(b, p, 4);
 }
 
+void tp_cql_buf_u64(struct cql_buf *b, uint64_t x) {
+    tp_cql_buf_u32(b, (uint32_t)(x >> 32));
+    tp_cql_buf_u32(b, (uint32_t)x);
+}
+
 void tp_cql_buf_string(struct cql_buf *b, const char *s) {
     size_t n = strlen(s);
     tp_cql_buf_u16(b, (uint16_t)n);
@@ -99,7 +104,8 @@ void tp_cql_buf_patch_len(struct cql_buf *b, size_t off) {
 }
 
 void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
-                          int page_size, const uint8_t *paging_state, int32_t paging_len) {
+                             int page_size, const uint8_t *paging_state, int32_t paging_len,
+                             int64_t ts) {
     uint8_t flags = 0;
     if (v && v->n > 0)
         flags |= 0x01;
@@ -107,6 +113,8 @@ void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp
         flags |= 0x04;
     if (paging_state)
         flags |= 0x08;
+    if (ts > 0)
+        flags |= 0x20;
     tp_cql_buf_u16(b, (uint16_t)consistency);
     tp_cql_buf_u8(b, flags);
     if (flags & 0x01) {
@@ -119,6 +127,8 @@ void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp
         tp_cql_buf_u32(b, (uint32_t)paging_len);
         tp_cql_buf_put(b, paging_state, (size_t)paging_len);
     }
+    if (flags & 0x20)
+        tp_cql_buf_u64(b, (uint64_t)ts);
 }
 
 /* ------------------------------------------------------------ values */

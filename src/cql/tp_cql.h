@@ -187,6 +187,13 @@ int tp_cql_batch_count(const struct tp_cql_batch *b);
 /* Submits the batch (copied; b is reset for reuse). */
 int tp_cql_batch_async(struct tp_cql *c, struct tp_cql_batch *b);
 
+/* The client timestamp (microseconds) that EXECUTE and BATCH requests
+ * submitted from now on carry (the protocol's default timestamp), so that
+ * of two writes of one cell the one with the larger timestamp wins in
+ * whatever order they arrive; 0 (the initial value): the coordinator's
+ * clock decides. Retries keep the timestamp of their request. */
+void tp_cql_set_timestamp(struct tp_cql *c, int64_t us);
+
 /* Waits until every submitted write is acknowledged or failed for good.
  * Returns 0, or the first fatal error with its sentence in errbuf (the
  * error is cleared, so the session stays usable). */

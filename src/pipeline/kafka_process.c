@@ -126,8 +126,9 @@ static void record_loss(struct tp_kafka_process *pr, int32_t partition, int64_t 
     pr->lost += to - from;
     tp_error("process", "LOSS: %s offsets %lld..%lld (%lld messages) can no longer be read: %s",
              key, (long long)from, (long long)(to - 1), (long long)(to - from), reason);
-    if (tp_store_record_loss(pr->st, key, from, to, reason) < 0)
-        tp_error("process", "cannot record the loss in the store: %s", pr->st->last_error);
+    char why[256];
+    if (tp_store_record_loss(pr->st, key, from, to, reason, why, sizeof why) < 0)
+        tp_error("process", "cannot record the loss in the store: %s", why);
 }
 
 /* The group committed further than this store: wrong store, or reset. */
@@ -173,8 +174,9 @@ static int on_assigned(void *opaque, const struct tp_kafka_assignment *a, int64_
     part_key(pr, a->partition, key, sizeof key);
     /* Claim first, then read: a commit of the previous owner either landed
      * before the claim (and we read it) or is refused after it. */
-    if (tp_store_claim(pr->st, key, pr->owner, &epoch) < 0) {
-        tp_error("process", "%s: cannot claim it in the store: %s", key, pr->st->last_error);
+    char why[256];
+    if (tp_store_claim(pr->st, key, pr->owner, &epoch, why, sizeof why) < 0) {
+        tp_error("process", "%s: cannot claim it in the store: %s", key, why);
         return -1;
     }
     int slot = register_part(pr, a->partition, epoch, &pos, &line);
@@ -246,7 +248,7 @@ static int discard_fenced(struct tp_kafka_process *pr) {
         if (owned[i] < 0)
             continue;
         part_key(pr, (int32_t)i, key, sizeof key);
-        if (tp_store_get_epoch(pr->st, key, &epoch) < 0)
+        if (tp_store_get_epoch(pr->st, key, &epoch, NULL, 0) < 0)
             return TP_EFATAL;
         if (epoch != owned[i]) {
             tp_warn("process", "%s belongs to another member now; ignoring it until the group "

@@ -81,7 +81,7 @@ struct reader {
     struct tp_queue *bus;
     struct tp_queue *spare;   /* emptied batches coming back from the processor */
     const volatile sig_atomic_t *stop;
-    int render_json;          /* the store writes JSON: the reader may render it */
+    const struct tp_store *prep;  /* a store that prepares ticks ahead (jsonl), or NULL */
     int render_batch;         /* render in the batch being filled */
     int live;                 /* a live source that reports gaps */
     struct tp_metrics *m;     /* NULL without --http */
@@ -89,11 +89,11 @@ struct reader {
     char errbuf[512];
 };
 
-/* Decodes one raw frame into the next item of b (and, for stores that
- * write JSON, renders the quote's fields here, on the reader's core). The
- * caller has made sure the arena has room for a payload, its JSON and a
- * copy of the raw line. */
-static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
+/* Decodes one raw frame into the next item of b (and, for a store that
+ * prepares ticks ahead, prep, has it do so here, on the reader's core:
+ * jsonl renders the quote's JSON members). The caller has made sure the
+ * arena has room for a payload, its JSON and a copy of the raw line. */
+static void add_frame(struct batch *b, const struct tp_raw *raw, const struct tp_store *prep) {
     struct item *it = &b->items[b->n++];
     uint8_t *payload = b->arena + b->used;
     size_t plen = 0;
@@ -113,8 +113,9 @@ static void add_frame(struct batch *b, const struct tp_raw *raw, int render) {
     if (st == TP_DECODE_OK) {
         it->kind = TP_ITEM_TICK;
         b->used += (uint32_t)plen;
-        if (render) {
-            int n = tp_quote_json_fields(&it->q, payload, (char *)b->arena + b->used, JSON_MAX);
+        if (prep) {
+            int n = tp_store_prepare_tick(prep, &it->q, payload, (char *)b->arena + b->used,
+                                          JSON_MAX);
             if (n > 0) {
                 it->json_off = b->used;
                 it->json_len = (uint32_t)n;
@@ -191,7 +192,7 @@ static void batch_begin(struct reader *r, struct batch *b) {
      * processor while the processor keeps up. */
     struct tp_queue_stats qs;
     tp_queue_stats(r->bus, &qs);
-    r->render_batch = r->render_json && qs.depth >= 2;
+    r->render_batch = r->prep && qs.depth >= 2;
 }
 
 static void *reader_main(void *arg) {
@@ -236,7 +237,7 @@ static void *reader_main(void *arg) {
         }
         if (b->n == 0)
             batch_begin(r, b);
-        add_frame(b, &raw, r->render_batch);
+        add_frame(b, &raw, r->render_batch ? r->prep : NULL);
         if (r->live && room_for(b, 0))
             add_gaps(b, r->src);
     }
@@ -268,8 +269,8 @@ static int apply_batch(struct tp_processor *p, struct batch *b, int slot, struct
             .payload_len = it->payload_len, .reason = it->reason,
             .raw = (const char *)b->arena + it->raw_off, .raw_len = it->raw_len,
             .pos_slot = it->pos >= 0 ? slot : -1, .pos = it->pos, .line = it->line,
-            .fields_json = it->json_len ? (const char *)b->arena + it->json_off : NULL,
-            .fields_json_len = it->json_len};
+            .prepared = it->json_len ? (const char *)b->arena + it->json_off : NULL,
+            .prepared_len = it->json_len};
         int err = tp_processor_apply(p, &ti);
         if (err)
             return err;
@@ -440,7 +441,7 @@ fail:
 
 int tp_run_start(struct tp_run *run, char *errbuf, size_t errsize) {
     run->r = (struct reader){.src = run->src, .bus = run->bus, .spare = run->spare,
-                             .stop = run->o.stop, .render_json = tp_store_prepares_ticks(run->st),
+                             .stop = run->o.stop, .prep = tp_store_prepares_ticks(run->st) ? run->st : NULL,
                              .live = run->o.live, .m = run->o.m};
     if (pthread_create(&run->th, NULL, reader_main, &run->r) != 0)
         return tp_errf(errbuf, errsize, TP_EFATAL, "cannot start the reader thread");

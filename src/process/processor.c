@@ -692,7 +692,7 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
     mark_dirty(p, s);
     p->stats.applied++;
     struct tp_tick_row row = {s->name, strlen(s->name), q, it->payload, it->payload_len, t,
-                              s->n, s->sum / (double)s->n, it->fields_json, it->fields_json_len};
+                              s->n, s->sum / (double)s->n, it->prepared, it->prepared_len};
     if ((err = tp_store_put_tick(p->st, &row, SERR(p))))
         return store_fail(p, "write tick", err);
     return advanced ? close_bars(p, s) : 0;

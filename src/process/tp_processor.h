@@ -47,8 +47,8 @@ struct tp_item {
     size_t raw_len;
     int pos_slot;                  /* from tp_processor_position(); -1 = none */
     int64_t pos, line;             /* position after this item (checkpointed) */
-    const char *fields_json;       /* TICK: optional, see struct tp_tick_row */
-    size_t fields_json_len;
+    const char *prepared;          /* TICK: optional, see struct tp_tick_row */
+    size_t prepared_len;
     const struct tp_gap_row *gap;  /* GAP */
 };
 

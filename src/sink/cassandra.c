@@ -36,6 +36,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/tp_civil.h"
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../core/tp_log.h"
@@ -55,26 +56,17 @@ const uint8_t TP_CQL_SEED_NAMESPACE[16] = {0x3f, 0x6c, 0x2a, 0x91, 0x5e, 0x04, 0
 static int cas_put_sql(struct kv *m, const char *key, const struct tp_cql_values *v);
 
 /* ------------------------------------------------------------ time keys */
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
 /* yyyymm of a day number (days since 1970-01-01), civil calendar. */
 static int32_t month_of_day(int64_t z) {
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153, m = mp < 10 ? mp + 3 : mp - 9;
-    return (int32_t)((y + (m <= 2)) * 100 + m);
+    int64_t y;
+    int m, d;
+    tp_civil_from_days(z, &y, &m, &d);
+    return (int32_t)(y * 100 + m);
 }
 
 /* First day number of yyyymm (inverse of month_of_day for day 1). */
 static int64_t day_of_month(int32_t ym) {
-    int64_t y = ym / 100, m = ym % 100;
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400), yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    return tp_days_from_civil(ym / 100, ym % 100, 1);
 }
 
 static int32_t next_month(int32_t ym) { return ym % 100 == 12 ? (ym / 100 + 1) * 100 + 1 : ym + 1; }
@@ -148,6 +140,8 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
             pb = &s->pb[i];
     if (!pb) {
         if (s->npb == MAX_OPEN_BATCHES) {
+            if (!s->hold)
+                tp_cas_stamp(s);
             int rc = s->hold ? hold_all(s) : tp_cas_flush_batches(s);
             if (rc < 0)
                 return rc;
@@ -158,6 +152,8 @@ static int batch_add(struct cas *s, const char *pkey, struct tp_cql_prep *p,
             return TP_ENOMEM;
     }
     if (tp_cql_batch_count(pb->b) > 0 && tp_cql_batch_bytes(pb->b) + v->len > BATCH_BYTES) {
+        if (!s->hold)
+            tp_cas_stamp(s);
         int rc = s->hold ? hold_batch(s, pb) : tp_cql_batch_async(s->c, pb->b);
         if (rc < 0)
             return rc;
@@ -211,7 +207,7 @@ static int put_seed_row(struct cas *s, const struct tp_tick_row *t) {
 static int cas_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     struct cas *s = (struct cas *)b;
     struct tp_cql_values *v = &s->v;
-    int64_t day = floor_div(t->time, DAY_MS);
+    int64_t day = tp_floor_div(t->time, DAY_MS);
     char pkey[300];
     tp_cql_values_reset(v);
     tp_cql_add_text(v, t->symbol, t->symbol_len);
@@ -237,7 +233,7 @@ static int cas_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
     tp_cql_values_reset(v);
     tp_cql_add_text(v, r->symbol, strlen(r->symbol));
     tp_cql_add_text(v, r->interval, strlen(r->interval));
-    tp_cql_add_int(v, month_of_day(floor_div(r->start, DAY_MS)));
+    tp_cql_add_int(v, month_of_day(tp_floor_div(r->start, DAY_MS)));
     tp_cql_add_bigint(v, r->start);
     tp_cql_add_double(v, r->open);
     tp_cql_add_double(v, r->high);
@@ -313,7 +309,7 @@ static int send_rows(struct cas *s) {
         const char *start = bar ? strchr(bar + 1, '|') : NULL;
         int64_t st = start ? strtoll(start + 1, NULL, 10) : 0;
         snprintf(pkey, sizeof(pkey), "b|%.*s|%d", start ? (int)(start - e->key) : 0, e->key,
-                 (int)month_of_day(floor_div(st, DAY_MS)));
+                 (int)month_of_day(tp_floor_div(st, DAY_MS)));
         rc = batch_add(s, pkey, s->prep[P_BAR], &v);
     }
     if (rc == 0)
@@ -428,6 +424,10 @@ static int drop_fenced(struct cas *s) {
 
 static int cas_commit(struct tp_store *b) {
     struct cas *s = (struct cas *)b;
+    /* The outputs' timestamp is taken before the fence check: if this
+     * writer is stopped after the check, its rows arrive late with a
+     * timestamp older than the new owner's claim and lose to its rows. */
+    tp_cas_stamp(s);
     int rc = s->fences.count ? tp_cas_check_fences(s) : 0;
     if (rc < 0)
         return rc == TP_EFENCED ? drop_fenced(s) : rc;
@@ -585,4 +585,3 @@ int tp_store_cassandra_stats(struct tp_store *st, struct tp_cql_stats *out) {
 int32_t tp_cas_month_of_day(int64_t day) { return month_of_day(day); }
 int64_t tp_cas_day_of_month(int32_t ym) { return day_of_month(ym); }
 int32_t tp_cas_next_month(int32_t ym) { return next_month(ym); }
-int64_t tp_cas_floor_div(int64_t a, int64_t b) { return floor_div(a, b); }

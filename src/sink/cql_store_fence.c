@@ -14,8 +14,10 @@
  * still land late; its state and checkpoints then carry a generation taken
  * before the check, older than the claim (epochs and generations are both
  * values of the hybrid logical clock), so readers keep preferring the new
- * owner's rows. Bars and latest rows of such a late commit are overwritten
- * by the new owner's next commit of the same keys.
+ * owner's rows. Every write of a commit carries a client timestamp taken
+ * before its first fence check (tp_cas_stamp), so bars and latest rows of
+ * such a late commit lose to the new owner's rows, in whatever order they
+ * arrive (last write wins by timestamp).
  *
  * Thread: the store's thread.
  */
@@ -57,6 +59,7 @@ int tp_cas_claim(struct tp_store *b, const char *key, const char *owner, int64_t
     if (next <= cur)
         next = cur + 1;
     s->clock = next;
+    tp_cql_set_timestamp(s->c, next);
     tp_cql_values_reset(&s->v);
     tp_cql_add_text(&s->v, key, strlen(key));
     tp_cql_add_bigint(&s->v, next);
@@ -103,6 +106,7 @@ int tp_cas_put_loss(struct tp_store *b, const char *key, int64_t from, int64_t t
                     const char *reason) {
     struct cas *s = (struct cas *)b;
     int rc;
+    tp_cas_stamp(s);
     tp_cql_values_reset(&s->v);
     tp_cql_add_text(&s->v, key, strlen(key));
     tp_cql_add_bigint(&s->v, from);

@@ -94,6 +94,10 @@ int tp_cas_read_slots(struct cas *s, int which, struct kv *slots, const char *na
 int tp_cas_free_slot(struct cas *s, struct kv *slots, int which, const char *name, int *slot);
 /* The generation of the next commit: a hybrid logical clock. */
 int64_t tp_cas_next_gen(struct cas *s);
+/* Takes the next generation as the client timestamp of the writes sent
+ * from now on: of two writes of a cell the newer generation wins, so a
+ * paused member's late rows never overwrite its successor's. */
+void tp_cas_stamp(struct cas *s);
 
 /* Fencing (cql_store_fence.c): the store ops claim and get_epoch, and the
  * commit's check of this batch's fences (TP_EFENCED when one moved on). */
@@ -105,12 +109,11 @@ int tp_cas_get_epoch(struct tp_store *b, const char *key, int64_t *epoch);
 int tp_cas_check_fences(struct cas *s);
 
 int tp_cas_query(struct tp_store *b, const struct tp_query *qr, tp_query_cb cb, void *opaque,
-              char *errbuf, size_t errsize);
+                 char *errbuf, size_t errsize);
 
 int32_t tp_cas_month_of_day(int64_t day);
 int64_t tp_cas_day_of_month(int32_t ym);
 int32_t tp_cas_next_month(int32_t ym);
-int64_t tp_cas_floor_div(int64_t a, int64_t b);
 
 /* Name-based UUID (version 5, SHA-1) of name in namespace ns. */
 void tp_cql_uuid_v5(const uint8_t ns[16], const void *name, size_t len, uint8_t out[16]);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/tp_civil.h"
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../codec/tp_decode.h"
@@ -197,7 +198,7 @@ static int list_parts(struct qctx *q, char *errbuf, size_t errsize) {
     const struct tp_query *qr = q->qr;
     int bars = qr->kind == TP_QUERY_BARS;
     /* Days are clamped to +-10 million (27,000 years) so months stay in int32. */
-    int64_t d0 = tp_cas_floor_div(qr->from, DAY_MS), d1 = tp_cas_floor_div(qr->to, DAY_MS);
+    int64_t d0 = tp_floor_div(qr->from, DAY_MS), d1 = tp_floor_div(qr->to, DAY_MS);
     d0 = d0 < -10000000 ? -10000000 : d0 > 10000000 ? 10000000 : d0;
     d1 = d1 < -10000000 ? -10000000 : d1 > 10000000 ? 10000000 : d1;
     q->lo = bars ? tp_cas_month_of_day(d0) : d0;

@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../core/tp_civil.h"
 #include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
@@ -29,10 +30,7 @@
 
 /* ------------------------------------------------------------ map */
 static uint64_t hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-    return h;
+    return tp_fnv1a(1469598103934665603ull, s, strlen(s));   /* any basis does here */
 }
 
 static struct kv_entry *slot_for(const struct kv *m, const char *key) {
@@ -434,6 +432,11 @@ static int64_t wall_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void tp_cas_stamp(struct cas *s) {
+    s->clock = tp_cas_next_gen(s);
+    tp_cql_set_timestamp(s->c, s->clock);
 }
 
 int64_t tp_cas_next_gen(struct cas *s) {

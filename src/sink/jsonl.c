@@ -179,7 +179,6 @@ int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, s
     if (!s)
         return TP_ENOMEM;
     s->base.ops = &jsonl_ops;
-    s->base.wants_json = 1;
     if (strcmp(path, "-") == 0) {
         s->f = stdout;
     } else if (!(s->f = fopen(path, "a"))) {

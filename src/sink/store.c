@@ -126,21 +126,23 @@ int tp_store_query(struct tp_store *st, const struct tp_query *qr, tp_query_cb c
     return st->ops->query(st, qr, cb, opaque, errbuf, errsize);
 }
 
-int tp_store_claim(struct tp_store *st, const char *key, const char *owner, int64_t *epoch) {
+int tp_store_claim(struct tp_store *st, const char *key, const char *owner, int64_t *epoch,
+                   char *errbuf, size_t errsize) {
     *epoch = 0;
-    return st->ops->claim ? st->ops->claim(st, key, owner, epoch) : 0;
+    return st->ops->claim ? fail(st, st->ops->claim(st, key, owner, epoch), errbuf, errsize) : 0;
 }
 
-int tp_store_get_epoch(struct tp_store *st, const char *key, int64_t *epoch) {
+int tp_store_get_epoch(struct tp_store *st, const char *key, int64_t *epoch, char *errbuf,
+                       size_t errsize) {
     *epoch = 0;
-    return st->ops->get_epoch ? st->ops->get_epoch(st, key, epoch) : 0;
+    return st->ops->get_epoch ? fail(st, st->ops->get_epoch(st, key, epoch), errbuf, errsize) : 0;
 }
 
 int tp_store_record_loss(struct tp_store *st, const char *key, int64_t from, int64_t to,
-                         const char *reason) {
+                         const char *reason, char *errbuf, size_t errsize) {
     if (!st->ops->put_loss)
         return 0;
-    return st->ops->put_loss(st, key, from, to, reason);
+    return fail(st, st->ops->put_loss(st, key, from, to, reason), errbuf, errsize);
 }
 
 int tp_store_prepares_ticks(const struct tp_store *st) {

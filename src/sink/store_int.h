@@ -45,7 +45,6 @@ struct tp_store_ops {
 struct tp_store {
     const struct tp_store_ops *ops;
     int has_state;              /* 0 for jsonl: no checkpoint, no state */
-    int wants_json;             /* transitional: tp_store_prepares_ticks() */
     char last_error[256];       /* the sentence of the last failure, for errbuf */
 };
 

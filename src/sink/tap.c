@@ -12,7 +12,6 @@
  */
 #include <math.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "../core/tp_error.h"
@@ -153,26 +152,20 @@ static int tap_put_gap(struct tp_store *b, const struct tp_gap_row *g) {
  * transaction of the inner store); NULL-safe wrappers in store.c. */
 static int tap_claim(struct tp_store *b, const char *key, const char *owner, int64_t *epoch) {
     struct tap *t = (struct tap *)b;
-    int err = tp_store_claim(t->in, key, owner, epoch);
-    if (err)
-        snprintf(t->base.last_error, sizeof t->base.last_error, "%s", t->in->last_error);
+    int err = tp_store_claim(t->in, key, owner, epoch, ERRBUF(t));
     return err ? tap_fail(t, err) : 0;
 }
 
 static int tap_get_epoch(struct tp_store *b, const char *key, int64_t *epoch) {
     struct tap *t = (struct tap *)b;
-    int err = tp_store_get_epoch(t->in, key, epoch);
-    if (err)
-        snprintf(t->base.last_error, sizeof t->base.last_error, "%s", t->in->last_error);
+    int err = tp_store_get_epoch(t->in, key, epoch, ERRBUF(t));
     return err ? tap_fail(t, err) : 0;
 }
 
 static int tap_put_loss(struct tp_store *b, const char *key, int64_t from, int64_t to,
                         const char *reason) {
     struct tap *t = (struct tap *)b;
-    int err = tp_store_record_loss(t->in, key, from, to, reason);
-    if (err)
-        snprintf(t->base.last_error, sizeof t->base.last_error, "%s", t->in->last_error);
+    int err = tp_store_record_loss(t->in, key, from, to, reason, ERRBUF(t));
     return err ? tap_fail(t, err) : 0;
 }
 
@@ -274,7 +267,6 @@ int tp_store_tap_new(struct tp_store **out, struct tp_store *inner, struct tp_me
         t->ops.prepare_tick = NULL;
     t->base.ops = &t->ops;
     t->base.has_state = inner->has_state;
-    t->base.wants_json = inner->wants_json;
     t->in = inner;
     t->m = m;
     t->ev = ev;

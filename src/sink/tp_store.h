@@ -177,10 +177,12 @@ int tp_store_query(struct tp_store *st, const struct tp_query *qr, tp_query_cb c
  * record_loss durably records, in its own short transaction, that positions
  * [from, to) of key can no longer be read; 0 for stores that cannot record
  * losses (the caller still logs them). */
-int tp_store_claim(struct tp_store *st, const char *key, const char *owner, int64_t *epoch);
-int tp_store_get_epoch(struct tp_store *st, const char *key, int64_t *epoch);
+int tp_store_claim(struct tp_store *st, const char *key, const char *owner, int64_t *epoch,
+                   char *errbuf, size_t errsize);
+int tp_store_get_epoch(struct tp_store *st, const char *key, int64_t *epoch, char *errbuf,
+                       size_t errsize);
 int tp_store_record_loss(struct tp_store *st, const char *key, int64_t from, int64_t to,
-                         const char *reason);
+                         const char *reason, char *errbuf, size_t errsize);
 
 /* The preparation hook: a store that formats ticks itself (jsonl renders
  * the quote's JSON members) may have that part done ahead, on another
@@ -208,8 +210,5 @@ int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, s
 int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
 int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
                                      size_t errsize);
-
-/* Transitional, until the last callers use the functions above. */
-#include "store_int.h"
 
 #endif

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/tp_civil.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
 #include "../codec/tp_decode.h"
@@ -233,9 +234,7 @@ static int64_t replay_fingerprint(struct tp_source *s) {
     if (!nl && n < FP_BYTES)
         return 0;   /* the first line is still being written */
     size_t len = nl ? (size_t)(nl - b) + 1 : (size_t)n;
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
+    uint64_t h = tp_fnv1a(TP_FNV1A_BASIS, b, len);
     return h ? (int64_t)(h >> 1) : 1;
 }
 

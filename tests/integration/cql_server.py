@@ -5,7 +5,10 @@ What it is: one asyncio process that listens on one or more "node" ports
 sharing one in-memory table engine, good enough for tickpipe's schema
 (CREATE KEYSPACE/TABLE IF NOT EXISTS, INSERT/UPDATE upserts, DELETE,
 SELECT with WHERE on key columns, DISTINCT, LIMIT and paging, BATCH,
-PREPARE/EXECUTE). Every byte it puts on the wire is encoded with the DataStax
+PREPARE/EXECUTE). Writes resolve per cell by write timestamp, last write
+wins, as in Cassandra: the request's default timestamp (flag 0x20) when it
+carries one, else the server's clock (USING TIMESTAMP is parsed, not
+honoured). Every byte it puts on the wire is encoded with the DataStax
 Python driver's own encoders (cassandra.protocol write_* helpers,
 cassandra.marshal packers and cassandra.cqltypes serializers), and requests
 are decoded with the driver's read_* helpers, so its framing is the driver's
@@ -35,6 +38,7 @@ import re
 import ssl
 import struct
 import sys
+import time
 import uuid
 
 from cassandra import cqltypes as ct
@@ -264,6 +268,9 @@ class Parser:
 
 
 # ---------------------------------------------------------------- engine
+WRITE_TS = '\0write_ts'   # hidden per-row map: column -> write timestamp (us)
+
+
 class Table:
     def __init__(self, ks, name, cols, pk, ck, options):
         self.ks, self.name = ks, name
@@ -582,10 +589,19 @@ class Statement:
         ck = self.key_of(t, row, t.ck)
         part = t.parts.setdefault(pk, {})
         old = part.get(ck)
+        # Last write wins per cell, by write timestamp (the client's default
+        # timestamp when the request carries one, else the server's clock),
+        # in whatever order the writes arrive, as in Cassandra.
+        ts = getattr(conn, 'write_ts', None) or time.time_ns() // 1000
         if old is None:
             part[ck] = row
+            row[WRITE_TS] = {n: ts for n in row}
         else:
-            old.update(row)
+            stamps = old.setdefault(WRITE_TS, {})
+            for n, v in row.items():
+                if n in t.pk or n in t.ck or ts >= stamps.get(n, 0):
+                    old[n] = v
+                    stamps[n] = max(ts, stamps.get(n, 0))
         self.engine.stats['rows_written'] += 1
         return ('void',)
 
@@ -946,11 +962,12 @@ class Conn:
         return stmt
 
     def execute(self, stmt, params):
-        values, page_size, state, cl, skip_meta = params
+        values, page_size, state, cl, skip_meta, ts = params
         write = stmt.kind in ('upsert', 'delete')
         self.fault(write, stmt.kind == 'select', 'SIMPLE', cl)
         if write:
             self.engine.stats['writes'] += 1
+        self.write_ts = ts
         res = stmt.run(self, values)
         offset = json.loads(state)['o'] if state else 0
         return OP['RESULT'], enc_result(res, page_size, offset, skip_meta)
@@ -971,6 +988,7 @@ class Conn:
         flags = p.read_byte(f)
         if flags & 0x40:
             raise CqlError(0x000A, "BATCH flag 0x40 (named values) is not allowed")
+        ts = read_serial_ts(f, flags)
         if self.server.faults.get('drop', 0) > 0:
             self.server.faults['drop'] -= 1
             self.engine.stats['faults'] += 1
@@ -988,6 +1006,7 @@ class Conn:
             self.server.multi_partition_batches += len(parts) > 1
         self.engine.stats['batches'] += 1
         self.engine.stats['writes'] += len(items)
+        self.write_ts = ts
         for stmt, vals in items:
             stmt.run(self, vals)
         return OP['RESULT'], enc_result(('void',))
@@ -1047,7 +1066,17 @@ def read_params(f):
         page_size = p.read_int(f)
     if flags & 0x08:
         state = p.read_value(f)
-    return values, page_size, state, cl, bool(flags & 0x02)
+    return values, page_size, state, cl, bool(flags & 0x02), read_serial_ts(f, flags)
+
+
+def read_serial_ts(f, flags):
+    """Reads [<serial_consistency>][<timestamp>] after the flags' other
+    fields; returns the client timestamp (microseconds) or None."""
+    if flags & 0x10:
+        p.read_short(f)
+    if flags & 0x20:
+        return struct.unpack('>q', f.read(8))[0]
+    return None
 
 
 # ---------------------------------------------------------------- server and control

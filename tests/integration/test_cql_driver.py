@@ -77,6 +77,21 @@ def main():
                 check(False, 'invalid raised')
             except InvalidRequest:
                 check(True, 'unknown table is InvalidRequest')
+            # Last write wins by the client's timestamp (the driver sends one with
+            # every request), not by arrival: a late write with an older timestamp
+            # changes nothing, as in Cassandra.
+            stamp = {'us': 2000000}
+            c.timestamp_generator = lambda: stamp['us']
+            upd = "INSERT INTO t (sym, day, time, seq, price) VALUES ('W', '2025-01-02', 1, 1, %s)"
+            sel_w = "SELECT price FROM t WHERE sym = 'W' AND day = '2025-01-02'"
+            s.execute(upd % 2.0)
+            stamp['us'] = 1000000
+            s.execute(upd % 1.0)
+            check([r.price for r in s.execute(sel_w)] == [2.0],
+                  'a write with an older client timestamp loses, whatever the arrival order')
+            stamp['us'] = 3000000
+            s.execute(upd % 3.0)
+            check([r.price for r in s.execute(sel_w)] == [3.0], 'a newer timestamp wins')
             c.shutdown()
         with ServerProcess(tmp, '--auth', 'alice:secret') as srv:
             c = cluster(srv.port, auth_provider=PlainTextAuthProvider('alice', 'secret'))

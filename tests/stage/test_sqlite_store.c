@@ -132,9 +132,10 @@ static void contract(void) {
     why[0] = '\0';
     CHECK(tp_store_begin(st, WHY) == 0 && tp_store_put_latest(st, &latest, WHY) == 0);
     int64_t epoch = -1;
-    CHECK(tp_store_claim(st, "kafka:t:0", "me", &epoch) == TP_EINVAL && epoch == 0);
+    CHECK(tp_store_claim(st, "kafka:t:0", "me", &epoch, WHY) == TP_EINVAL && epoch == 0);
+    CHECKF(strstr(why, "inside a batch") != NULL, "%s", why);
     CHECK(tp_store_commit(st, WHY) == 0);
-    CHECK(tp_store_claim(st, "kafka:t:0", "me", &epoch) == 0 && epoch == 1);
+    CHECK(tp_store_claim(st, "kafka:t:0", "me", &epoch, WHY) == 0 && epoch == 1);
     tp_store_free(st);
 }
 

@@ -49,13 +49,13 @@ int main(void) {
     REQUIRE(tp_store_open(&b, spec, errbuf, sizeof errbuf) == 0);
 
     int64_t ea = 0, eb = 0, now = 0;
-    CHECK(tp_store_claim(a, key, "A", &ea) == 0 && ea == 1);
+    CHECK(tp_store_claim(a, key, "A", &ea, WHY) == 0 && ea == 1);
     CHECK(commit_at(a, 10, ea) == 0);
     CHECK(stored_pos(b) == 10);
 
     /* B takes the partition over: A's next commit is refused, whole. */
-    CHECK(tp_store_claim(b, key, "B", &eb) == 0 && eb == 2);
-    CHECK(tp_store_get_epoch(a, key, &now) == 0 && now == 2);
+    CHECK(tp_store_claim(b, key, "B", &eb, WHY) == 0 && eb == 2);
+    CHECK(tp_store_get_epoch(a, key, &now, WHY) == 0 && now == 2);
     why[0] = '\0';
     CHECK(commit_at(a, 20, ea) == TP_EFENCED);
     CHECKF(strstr(why, "epoch") || strstr(why, "fence") || strstr(why, "own"),
@@ -82,7 +82,7 @@ int main(void) {
     CHECK(stored_pos(b) == 16);
 
     /* Losses are recorded outside any batch. */
-    CHECK(tp_store_record_loss(b, key, 16, 40, "test") == 0);
+    CHECK(tp_store_record_loss(b, key, 16, 40, "test", WHY) == 0);
 
     tp_store_free(a);
     tp_store_free(b);

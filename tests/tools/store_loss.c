@@ -21,12 +21,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "store_loss: %s\n", err);
         return 1;
     }
-    int rc = tp_store_claim(st, argv[2], "store_loss", &epoch);
+    int rc = tp_store_claim(st, argv[2], "store_loss", &epoch, err, sizeof err);
     if (rc == 0)
         rc = tp_store_record_loss(st, argv[2], strtoll(argv[3], NULL, 10),
-                                  strtoll(argv[4], NULL, 10), argv[5]);
+                                  strtoll(argv[4], NULL, 10), argv[5], err, sizeof err);
     if (rc < 0)
-        fprintf(stderr, "store_loss: recording the loss failed (%d)\n", rc);
+        fprintf(stderr, "store_loss: %s\n", err);
     tp_store_free(st);
     return rc < 0 ? 1 : 0;
 }

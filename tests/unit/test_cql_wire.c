@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tp_civil.h"
 #include "core/tp_error.h"
 #include "cql/cql_int.h"
 #include "sink/cql_store_int.h"
@@ -166,7 +167,7 @@ static void test_misc(void) {
     CHECK(tp_cas_month_of_day(20098) == 202501 && tp_cas_month_of_day(11017) == 200003);
     CHECK(tp_cas_day_of_month(202501) == 20089 && tp_cas_day_of_month(200003) == 11017);
     CHECK(tp_cas_next_month(202412) == 202501 && tp_cas_next_month(202501) == 202502);
-    CHECK(tp_cas_floor_div(-1, 86400000) == -1 && tp_cas_floor_div(86399999, 86400000) == 0);
+    CHECK(tp_floor_div(-1, 86400000) == -1 && tp_floor_div(86399999, 86400000) == 0);
     CHECK(tp_cql_consistency_parse("LOCAL_QUORUM") == TP_CQL_LOCAL_QUORUM &&
           tp_cql_consistency_parse("one") == TP_CQL_ONE && tp_cql_consistency_parse("x") == -1);
 }
@@ -195,8 +196,28 @@ static void test_uri(void) {
     tp_cas_opts_free(&o);
 }
 
+/* <query_parameters> with and without the default timestamp (flag 0x20,
+ * an 8-byte big-endian [long] after the other fields, spec section 4.1.4). */
+static void test_query_params(void) {
+    struct tp_cql_values v = {0};
+    struct cql_buf b = {0};
+    tp_cql_add_int(&v, 7);
+    tp_cql_buf_query_params(&b, TP_CQL_LOCAL_QUORUM, &v, 0, NULL, 0, 0);
+    static const uint8_t plain[] = {0, 6, 0x01, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7};
+    CHECKF(b.len == sizeof(plain) && memcmp(b.p, plain, sizeof(plain)) == 0, "len %zu", b.len);
+    b.len = 0;
+    tp_cql_buf_query_params(&b, TP_CQL_LOCAL_QUORUM, &v, 0, NULL, 0, 0x0102030405060708LL);
+    static const uint8_t stamped[] = {0, 6, 0x21, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7,
+                                      1, 2, 3, 4, 5, 6, 7, 8};
+    CHECKF(b.len == sizeof(stamped) && memcmp(b.p, stamped, sizeof(stamped)) == 0, "len %zu",
+           b.len);
+    tp_cql_buf_free(&b);
+    tp_cql_values_free(&v);
+}
+
 int main(void) {
     test_values();
+    test_query_params();
     test_header();
     test_rows();
     test_prepared_and_error();

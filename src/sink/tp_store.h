@@ -115,11 +115,11 @@ int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
 
 /* Opens an existing store to read it (query): never creates a file,
  * keyspace or table. TP_ENOTFOUND with "no such store" in errbuf when the
- * store does not exist. Only query() may be called on it. */
+ * store does not exist. Only tp_store_query() may be called on it. */
 int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf,
                            size_t errsize);
 
-/* Opens a second handle on an existing store for query() only, beside a
+/* Opens a second handle on an existing store for tp_store_query() only, beside a
  * writer in this process (the HTTP thread's reads): tp_store_open_readonly()
  * (SQLite WAL readers never block the writer; Cassandra opens a session of
  * its own). jsonl cannot be read: TP_EINVAL. */

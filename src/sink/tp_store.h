@@ -198,17 +198,8 @@ int tp_store_prepare_tick(const struct tp_store *st, const struct tp_quote *q,
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);
 
-/* Per-store constructors used by tp_store_open(). */
 /* The pragmas and CREATE statements the SQLite store runs on open (for the
  * benchmark floor, which must insert into exactly the same table). */
 const char *tp_store_sqlite_schema(void);
-
-int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
-int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
-                                  size_t errsize);
-int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
-int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
-int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
-                                     size_t errsize);
 
 #endif

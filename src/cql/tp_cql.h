@@ -207,9 +207,4 @@ struct tp_cql_stats {
 };
 void tp_cql_get_stats(const struct tp_cql *c, struct tp_cql_stats *s);
 
-/* The client counters of a store opened from a cassandra:// spec;
- * TP_EINVAL for any other store. */
-struct tp_store;
-int tp_store_cassandra_stats(struct tp_store *st, struct tp_cql_stats *out);
-
 #endif

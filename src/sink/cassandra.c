@@ -574,14 +574,7 @@ static int cassandra_open(struct tp_store **out, const char *uri, int readonly, 
     return 0;
 }
 
-int tp_store_cassandra_stats(struct tp_store *st, struct tp_cql_stats *out) {
-    if (!st || strcmp(st->ops->name, "cassandra") != 0)
-        return TP_EINVAL;
-    tp_cql_get_stats(((struct cas *)st)->c, out);
-    return 0;
-}
-
-/* Exposed for the query code in tp_cas_query.c. */
+/* Exposed for the query code in cql_store_query.c. */
 int32_t tp_cas_month_of_day(int64_t day) { return month_of_day(day); }
 int64_t tp_cas_day_of_month(int32_t ym) { return day_of_month(ym); }
 int32_t tp_cas_next_month(int32_t ym) { return next_month(ym); }

@@ -48,4 +48,14 @@ struct tp_store {
     char last_error[256];       /* the sentence of the last failure, for errbuf */
 };
 
+/* Per-store constructors, dispatched to by tp_store_open() and the like
+ * (store.c); callers use those. */
+int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
+int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
+                                  size_t errsize);
+int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
+int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
+int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
+                                     size_t errsize);
+
 #endif

@@ -115,11 +115,11 @@ int tp_store_open(struct tp_store **out, const char *spec, char *errbuf,
 
 /* Opens an existing store to read it (query): never creates a file,
  * keyspace or table. TP_ENOTFOUND with "no such store" in errbuf when the
- * store does not exist. Only query() may be called on it. */
+ * store does not exist. Only tp_store_query() may be called on it. */
 int tp_store_open_readonly(struct tp_store **out, const char *spec, char *errbuf,
                            size_t errsize);
 
-/* Opens a second handle on an existing store for query() only, beside a
+/* Opens a second handle on an existing store for tp_store_query() only, beside a
  * writer in this process (the HTTP thread's reads): tp_store_open_readonly()
  * (SQLite WAL readers never block the writer; Cassandra opens a session of
  * its own). jsonl cannot be read: TP_EINVAL. */
@@ -198,17 +198,8 @@ int tp_store_prepare_tick(const struct tp_store *st, const struct tp_quote *q,
 /* Frees the store; NULL is a no-op. Uncommitted work is rolled back. */
 void tp_store_free(struct tp_store *st);
 
-/* Per-store constructors used by tp_store_open(). */
 /* The pragmas and CREATE statements the SQLite store runs on open (for the
  * benchmark floor, which must insert into exactly the same table). */
 const char *tp_store_sqlite_schema(void);
-
-int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
-int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
-                                  size_t errsize);
-int tp_store_jsonl_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize);
-int tp_store_cassandra_open(struct tp_store **out, const char *uri, char *errbuf, size_t errsize);
-int tp_store_cassandra_open_readonly(struct tp_store **out, const char *uri, char *errbuf,
-                                     size_t errsize);
 
 #endif

@@ -5,12 +5,19 @@
  *
  * Thread: the processor thread (or the query command). The only file that
  * includes sqlite3.h. Several processes may share one file (Kafka consumer
- * group members), so no write lock is held across a wait: ticks and bars
- * put between commits are held in memory (copied), and the write
- * transaction (BEGIN IMMEDIATE, waiting up to busy_timeout for the lock)
- * only opens when the processor writes its state and checkpoints right
+ * group members), so no write lock is held across a wait: ticks, bars,
+ * latest and state rows put between commits are held in memory (copied),
+ * and the write transaction (BEGIN IMMEDIATE, waiting up to busy_timeout
+ * for the lock) only opens when the processor writes its checkpoints right
  * before commit(). A stopped or slow member therefore blocks the others at
  * most for the length of one commit.
+ *
+ * Layout and write order, chosen by measurement (bench/RESULTS.md, issue
+ * 12): ticks is a rowid table whose key (symbol, time, seq) is its unique
+ * index, so rows append to the table and only the small index entries land
+ * between the symbols' earlier ones; held rows are written sorted by key, so
+ * each batch walks every B-tree once from left to right. Stores made before
+ * (a WITHOUT ROWID ticks table) open and work as they are.
  *
  * Fencing: tp_owner holds an ownership epoch per Kafka partition. claim()
  * moves it forward in its own transaction; a checkpoint put with a fence
@@ -21,6 +28,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +41,16 @@
 #include "../source/tp_decode.h"
 #include "tp_store.h"
 
+/* How long a writer waits for another one's lock (commits are short). */
+#define BUSY_TIMEOUT_MS 30000
+
 /* Connection settings, run outside any transaction. */
 #define PRAGMA_SQL \
     "PRAGMA journal_mode=WAL;" \
     "PRAGMA synchronous=NORMAL;" \
-    "PRAGMA cache_size=-32768;"
+    "PRAGMA cache_size=-32768;" \
+    "PRAGMA secure_delete=OFF;" \
+    "PRAGMA journal_size_limit=67108864;"
 
 #define SCHEMA_SQL \
     "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL," \
@@ -45,7 +58,7 @@
     " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER," \
     " day_high REAL, day_low REAL, change REAL, open_price REAL, previous_close REAL," \
     " last_size INTEGER, bid REAL, bid_size INTEGER, ask REAL, ask_size INTEGER," \
-    " price_hint INTEGER, payload BLOB, PRIMARY KEY (symbol, time, seq)) WITHOUT ROWID;" \
+    " price_hint INTEGER, payload BLOB, PRIMARY KEY (symbol, time, seq));" \
     "CREATE TABLE IF NOT EXISTS bars (symbol TEXT NOT NULL, interval TEXT NOT NULL," \
     " start INTEGER NOT NULL, open REAL, high REAL, low REAL, close REAL, volume INTEGER," \
     " vwap REAL, count INTEGER, PRIMARY KEY (symbol, interval, start)) WITHOUT ROWID;" \
@@ -75,8 +88,9 @@ enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGI
 static const char *const stmt_sql[NSTMT] = {
     "INSERT OR REPLACE INTO ticks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR REPLACE INTO bars VALUES (?,?,?,?,?,?,?,?,?,?)",
-    "INSERT OR REPLACE INTO latest VALUES (?,?,?,?,?)",
-    "INSERT OR REPLACE INTO tp_state VALUES (?,?)",
+    "INSERT INTO latest VALUES (?1,?2,?3,?4,?5) ON CONFLICT (symbol) DO UPDATE SET"
+    " time = ?2, price = ?3, cum_avg_price = ?4, count = ?5",
+    "INSERT INTO tp_state VALUES (?1,?2) ON CONFLICT (symbol) DO UPDATE SET state = ?2",
     "INSERT OR REPLACE INTO tp_checkpoint VALUES (?,?,?,?)",
     "SELECT state FROM tp_state WHERE symbol = ?",
     "SELECT pos, line, aux FROM tp_checkpoint WHERE key = ?",
@@ -110,7 +124,27 @@ struct held_tick {
 
 struct held_bar {
     struct tp_bar_row r;                /* symbol and interval: arena offsets */
-    size_t symbol, interval;
+    size_t symbol, symbol_len, interval;
+};
+
+struct held_latest {
+    struct tp_latest_row r;
+    size_t symbol, symbol_len;          /* arena offset */
+};
+
+struct held_state {
+    size_t symbol, symbol_len, blob, blob_len;   /* arena offsets */
+};
+
+/* A held row's place in the key order of its table: symbol, then two
+ * integers (time and seq; interval rank and start). The symbol's first
+ * eight bytes, big-endian, decide most comparisons. */
+struct sort_key {
+    uint64_t prefix;
+    const char *sym;
+    size_t sym_len;
+    int64_t k1, k2;
+    size_t idx;                         /* position in the held array */
 };
 
 struct sqlite_store {
@@ -122,6 +156,12 @@ struct sqlite_store {
     size_t nticks, cap_ticks;
     struct held_bar *bars;
     size_t nbars, cap_bars;
+    struct held_latest *latest;
+    size_t nlatest, cap_latest;
+    struct held_state *states;
+    size_t nstates, cap_states;
+    struct sort_key *keys;
+    size_t cap_keys;
     char *arena;
     size_t used, cap;
 };
@@ -155,7 +195,7 @@ static void discard(struct sqlite_store *s) {
     if (s->in_txn)
         step_done(s, s->stmt[S_ROLLBACK], "rollback");
     s->in_txn = 0;
-    s->nticks = s->nbars = s->used = 0;
+    s->nticks = s->nbars = s->nlatest = s->nstates = s->used = 0;
 }
 
 /* A batch begins without touching the file: see open_txn(). */
@@ -249,9 +289,115 @@ static int write_tick(struct sqlite_store *s, const struct held_tick *h) {
 }
 
 static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r);
+static int write_latest(struct sqlite_store *s, const struct tp_latest_row *l);
+static int write_state(struct sqlite_store *s, const char *symbol, const void *blob, size_t len);
+
+static int cmp_key(const void *a, const void *b) {
+    const struct sort_key *x = a, *y = b;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    if (x->sym_len > 8 || y->sym_len > 8) {
+        size_t n = x->sym_len < y->sym_len ? x->sym_len : y->sym_len;
+        int c = n > 8 ? memcmp(x->sym + 8, y->sym + 8, n - 8) : 0;
+        if (c)
+            return c;
+    }
+    if (x->sym_len != y->sym_len)
+        return x->sym_len < y->sym_len ? -1 : 1;
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1 ? -1 : 1;
+    if (x->k2 != y->k2)
+        return x->k2 < y->k2 ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);   /* stable: the last put wins */
+}
+
+/* Fills s->keys[0..n) for n held rows and sorts them by key. */
+static int sort_keys(struct sqlite_store *s, size_t n,
+                     void (*fill)(const struct sqlite_store *, size_t, struct sort_key *)) {
+    if (n > s->cap_keys) {
+        struct sort_key *k = realloc(s->keys, n * sizeof *k);
+        if (!k)
+            return TP_ENOMEM;
+        s->keys = k;
+        s->cap_keys = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sort_key *k = &s->keys[i];
+        fill(s, i, k);
+        uint8_t b[8] = {0};
+        memcpy(b, k->sym, k->sym_len < 8 ? k->sym_len : 8);
+        k->prefix = (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+                    (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+                    (uint64_t)b[6] << 8 | b[7];
+        k->idx = i;
+    }
+    qsort(s->keys, n, sizeof *s->keys, cmp_key);
+    return 0;
+}
+
+static void key_tick(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    const struct held_tick *h = &s->ticks[i];
+    *k = (struct sort_key){.sym = s->arena + h->symbol, .sym_len = h->symbol_len,
+                           .k1 = h->time, .k2 = h->seq};
+}
+
+static void key_bar(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    const struct held_bar *h = &s->bars[i];
+    const char *iv = s->arena + h->interval;
+    /* Interval names compare as text in the table ("15m" < "1d" < "1m"):
+     * their first four bytes, big-endian, order them the same way. */
+    uint8_t b[4] = {0};
+    memcpy(b, iv, strnlen(iv, 4));
+    *k = (struct sort_key){.sym = s->arena + h->symbol, .sym_len = h->symbol_len,
+                           .k1 = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3],
+                           .k2 = h->r.start};
+}
+
+static void key_latest(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    *k = (struct sort_key){.sym = s->arena + s->latest[i].symbol,
+                           .sym_len = s->latest[i].symbol_len};
+}
+
+static void key_state(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    *k = (struct sort_key){.sym = s->arena + s->states[i].symbol,
+                           .sym_len = s->states[i].symbol_len};
+}
+
+/* Writes the held rows of every table, each table's in key order. */
+static int write_held(struct sqlite_store *s) {
+    int err = sort_keys(s, s->nbars, key_bar);
+    for (size_t i = 0; !err && i < s->nbars; i++) {
+        const struct held_bar *h = &s->bars[s->keys[i].idx];
+        struct tp_bar_row r = h->r;
+        r.symbol = s->arena + h->symbol;
+        r.interval = s->arena + h->interval;
+        err = write_bar(s, &r);
+    }
+    if (!err)
+        err = sort_keys(s, s->nticks, key_tick);
+    for (size_t i = 0; !err && i < s->nticks; i++)
+        err = write_tick(s, &s->ticks[s->keys[i].idx]);
+    if (!err)
+        err = sort_keys(s, s->nlatest, key_latest);
+    for (size_t i = 0; !err && i < s->nlatest; i++) {
+        const struct held_latest *h = &s->latest[s->keys[i].idx];
+        struct tp_latest_row r = h->r;
+        r.symbol = s->arena + h->symbol;
+        err = write_latest(s, &r);
+    }
+    if (!err)
+        err = sort_keys(s, s->nstates, key_state);
+    for (size_t i = 0; !err && i < s->nstates; i++) {
+        const struct held_state *h = &s->states[s->keys[i].idx];
+        err = write_state(s, s->arena + h->symbol, s->arena + h->blob, h->blob_len);
+    }
+    if (err == TP_ENOMEM)
+        snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite: out of memory");
+    return err;
+}
 
 /* Opens the write transaction (waiting for the lock) and writes the rows
- * held since the last commit, in the order they were put. */
+ * held since the last commit. */
 static int open_txn(struct sqlite_store *s) {
     if (s->in_txn)
         return 0;
@@ -259,22 +405,14 @@ static int open_txn(struct sqlite_store *s) {
     if (err)
         return err;
     s->in_txn = 1;
-    for (size_t i = 0; !err && i < s->nbars; i++) {
-        struct tp_bar_row r = s->bars[i].r;
-        r.symbol = s->arena + s->bars[i].symbol;
-        r.interval = s->arena + s->bars[i].interval;
-        err = write_bar(s, &r);
-    }
-    for (size_t i = 0; !err && i < s->nticks; i++)
-        err = write_tick(s, &s->ticks[i]);
-    if (err) {
+    if ((err = write_held(s))) {
         char why[sizeof s->base.last_error];
         memcpy(why, s->base.last_error, sizeof why);
         discard(s);
         memcpy(s->base.last_error, why, sizeof why);
         return err;
     }
-    s->nticks = s->nbars = s->used = 0;
+    s->nticks = s->nbars = s->nlatest = s->nstates = s->used = 0;
     return 0;
 }
 
@@ -316,11 +454,12 @@ static int sq_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
         return write_bar(s, r);
     if (grow(&s->bars, &s->cap_bars, s->nbars, sizeof *s->bars))
         return TP_ENOMEM;
-    ptrdiff_t sym = arena_copy(s, r->symbol, strlen(r->symbol));
+    size_t sym_len = strlen(r->symbol);
+    ptrdiff_t sym = arena_copy(s, r->symbol, sym_len);
     ptrdiff_t ival = arena_copy(s, r->interval, strlen(r->interval));
     if (sym < 0 || ival < 0)
         return TP_ENOMEM;
-    s->bars[s->nbars++] = (struct held_bar){*r, (size_t)sym, (size_t)ival};
+    s->bars[s->nbars++] = (struct held_bar){*r, (size_t)sym, sym_len, (size_t)ival};
     return 0;
 }
 
@@ -342,11 +481,7 @@ static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r) {
     return step_done(s, st, "upsert bar");
 }
 
-static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
-    struct sqlite_store *s = (struct sqlite_store *)b;
-    int err = open_txn(s);
-    if (err)
-        return err;
+static int write_latest(struct sqlite_store *s, const struct tp_latest_row *l) {
     sqlite3_stmt *st = s->stmt[S_LATEST];
     sqlite3_bind_text(st, 1, l->symbol, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, l->time);
@@ -356,15 +491,40 @@ static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
     return step_done(s, st, "upsert latest");
 }
 
-static int sq_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
+static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
     struct sqlite_store *s = (struct sqlite_store *)b;
-    int err = open_txn(s);
-    if (err)
-        return err;
+    if (s->in_txn)
+        return write_latest(s, l);
+    if (grow(&s->latest, &s->cap_latest, s->nlatest, sizeof *s->latest))
+        return TP_ENOMEM;
+    size_t len = strlen(l->symbol);
+    ptrdiff_t sym = arena_copy(s, l->symbol, len);
+    if (sym < 0)
+        return TP_ENOMEM;
+    s->latest[s->nlatest++] = (struct held_latest){*l, (size_t)sym, len};
+    return 0;
+}
+
+static int write_state(struct sqlite_store *s, const char *symbol, const void *blob, size_t len) {
     sqlite3_stmt *st = s->stmt[S_STATE];
     sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
     return step_done(s, st, "save state");
+}
+
+static int sq_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    if (s->in_txn)
+        return write_state(s, symbol, blob, len);
+    if (grow(&s->states, &s->cap_states, s->nstates, sizeof *s->states))
+        return TP_ENOMEM;
+    size_t sym_len = strlen(symbol);
+    ptrdiff_t sym = arena_copy(s, symbol, sym_len);
+    ptrdiff_t off = arena_copy(s, blob, len);
+    if (sym < 0 || off < 0)
+        return TP_ENOMEM;
+    s->states[s->nstates++] = (struct held_state){(size_t)sym, sym_len, (size_t)off, len};
+    return 0;
 }
 
 /* Reads one integer column of a one-row lookup by key; TP_ENOTFOUND when
@@ -626,13 +786,13 @@ static void sq_free(struct tp_store *b) {
     sqlite3_close(s->db);
     free(s->ticks);
     free(s->bars);
+    free(s->latest);
+    free(s->states);
+    free(s->keys);
     free(s->arena);
     free(s);
 }
 
-
-/* How long a writer waits for another one's lock (commits are short). */
-#define BUSY_TIMEOUT_MS 30000
 
 /* Runs sql, retrying while another connection holds a lock. The busy
  * handler does not cover every case: SQLite answers SQLITE_BUSY at once
@@ -669,6 +829,18 @@ static const struct tp_store_ops sqlite_ops = {
     .query = sq_query, .free = sq_free, .put_gap = sq_put_gap, .claim = sq_claim,
     .get_epoch = sq_get_epoch, .put_loss = sq_put_loss};
 
+/* Process-wide settings, before SQLite's first use: no memory statistics
+ * (they take a global mutex on every allocation, for numbers nobody reads).
+ * Too late if SQLite was initialised already (harmless: SQLITE_MISUSE). */
+static void configure_once(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static void configure(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
+}
+
 /* Opens a store only to read it: never creates the file or its tables and
  * takes no write lock. A WAL store in a directory this user may not write
  * (no -shm can be made) is opened as immutable, as a last resort. */
@@ -676,6 +848,7 @@ static int open_readonly(struct sqlite_store *s, const char *path, char *errbuf,
     if (access(path, F_OK) != 0)
         return tp_errf(errbuf, errsize, TP_ENOTFOUND, "--store sqlite:%s: no such store", path);
     int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    configure();
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
@@ -717,6 +890,7 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
     s->base.ops = &sqlite_ops;
     s->base.has_state = 1;
     int err = 0;
+    configure();
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         err = tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot open: %s", path,

@@ -19,6 +19,15 @@
  * each batch walks every B-tree once from left to right. Stores made before
  * (a WITHOUT ROWID ticks table) open and work as they are.
  *
+ * Checkpoints: a writer copies the WAL back into the database on its own
+ * checkpoint thread, with a connection of its own (wal_autocheckpoint is
+ * off on the writer's connection). After each commit the WAL hook (on the
+ * processor thread) only wakes that thread once the WAL holds
+ * CHECKPOINT_PAGES pages; the thread runs a PASSIVE checkpoint, which waits
+ * for no reader or writer, so the processor never fsyncs the database file
+ * or waits for a checkpoint, and SQLite restarts the WAL from its start at
+ * the next write transaction once a checkpoint has copied all of it.
+ *
  * Fencing: tp_owner holds an ownership epoch per Kafka partition. claim()
  * moves it forward in its own transaction; a checkpoint put with a fence
  * checks, inside the write transaction, that the epoch is still the
@@ -147,9 +156,21 @@ struct sort_key {
     size_t idx;                         /* position in the held array */
 };
 
+/* The checkpoint thread of a writing store and what it shares with the
+ * processor thread (under mu). */
+struct checkpointer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sqlite3 *db;                        /* the thread's own connection */
+    int wanted, stop, started;
+    int64_t runs;                       /* checkpoints run (for tests and logs) */
+};
+
 struct sqlite_store {
     struct tp_store base;
     sqlite3 *db;
+    struct checkpointer *ckpt;          /* NULL for a read-only store */
     sqlite3_stmt *stmt[NSTMT];
     int in_txn;                         /* the write transaction is open */
     struct held_tick *ticks;
@@ -777,8 +798,109 @@ static int sq_put_loss(struct tp_store *b, const char *key, int64_t from, int64_
     return write_alone(s, st, "record a loss");
 }
 
+/* WAL pages that wake the checkpoint thread (SQLite's autocheckpoint
+ * default). */
+#define CHECKPOINT_PAGES 1000
+/* A WAL that has grown this large after a checkpoint is restarted. */
+#define RESTART_PAGES (4 * CHECKPOINT_PAGES)
+
+static void *checkpoint_main(void *arg) {
+    struct checkpointer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->wanted && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop)
+            break;
+        c->wanted = 0;
+        pthread_mutex_unlock(&c->mu);
+        /* The bulk of the copying and the fsyncs, without blocking anyone.
+         * SQLITE_BUSY (another connection's checkpoint) is fine: the next
+         * wake-up tries again. */
+        int nlog = 0, nckpt = 0;
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+        /* The WAL starts over only when a writer finds all of it copied;
+         * a writer that commits all the time rarely does. Then the few
+         * pages added meanwhile are copied while writers wait, and the
+         * next write starts the WAL over (its size limited by
+         * journal_size_limit). */
+        if (nlog >= RESTART_PAGES)
+            sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt);
+        pthread_mutex_lock(&c->mu);
+        c->runs++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* The writer's WAL hook: runs on the processor thread after each commit. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
+    (void)db;
+    (void)name;
+    struct checkpointer *c = arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&c->mu);
+        if (!c->wanted) {
+            c->wanted = 1;
+            pthread_cond_signal(&c->cv);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+static void checkpointer_free(struct checkpointer *c) {
+    if (!c)
+        return;
+    if (c->started) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+    }
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
+
+/* Starts the checkpoint thread of the store at path, whose writer is
+ * s->db; 0 or TP_E* with errbuf filled. */
+static int checkpointer_start(struct sqlite_store *s, const char *path, char *errbuf,
+                              size_t errsize) {
+    struct checkpointer *c = calloc(1, sizeof *c);
+    if (!c)
+        return TP_ENOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    s->ckpt = c;
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot open: %s", path,
+                       c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    /* A connection finds the file in WAL mode, and can checkpoint it, only
+     * once it has read it. */
+    if (sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot read: %s", path,
+                       sqlite3_errmsg(c->db));
+    if (pthread_create(&c->thread, NULL, checkpoint_main, c) != 0)
+        return tp_errf(errbuf, errsize, TP_ENOMEM, "--store sqlite:%s: cannot start the "
+                       "checkpoint thread", path);
+    c->started = 1;
+    sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+    sqlite3_wal_hook(s->db, wal_hook, c);
+    return 0;
+}
+
 static void sq_free(struct tp_store *b) {
     struct sqlite_store *s = (struct sqlite_store *)b;
+    /* The checkpointer's connection closes first, so that the writer's
+     * close, the last one, checkpoints and removes the WAL as before. */
+    if (s->db)
+        sqlite3_wal_hook(s->db, NULL, NULL);
+    checkpointer_free(s->ckpt);
     if (s->in_txn && s->stmt[S_ROLLBACK])
         sqlite3_step(s->stmt[S_ROLLBACK]);
     for (int i = 0; i < NSTMT; i++)
@@ -913,6 +1035,8 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
                           sqlite3_errmsg(s->db));
             goto fail;
         }
+    if ((err = checkpointer_start(s, path, errbuf, errsize)))
+        goto fail;
     *out = &s->base;
     return 0;
 fail:

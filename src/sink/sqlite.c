@@ -92,7 +92,10 @@ const char *tp_store_sqlite_schema(void) {
 }
 
 enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGIN, S_COMMIT,
-       S_ROLLBACK, S_GET_EPOCH, S_CLAIM, S_LOSS, S_GAP, NSTMT };
+       S_ROLLBACK, S_GET_EPOCH, S_CLAIM, S_LOSS, S_GAP, S_BAR_MANY, NSTMT };
+
+/* Bars written by one statement of S_BAR_MANY (its SQL is made at open). */
+#define BARS_PER_STMT 16
 
 static const char *const stmt_sql[NSTMT] = {
     "INSERT OR REPLACE INTO ticks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -111,6 +114,7 @@ static const char *const stmt_sql[NSTMT] = {
     " epoch = epoch + 1, owner = ?2, since = ?3",
     "INSERT OR REPLACE INTO tp_loss VALUES (?,?,?,?,?)",
     "INSERT OR REPLACE INTO gaps VALUES (?,?,?,?)",
+    NULL,   /* S_BAR_MANY: S_BAR with BARS_PER_STMT rows of values */
 };
 
 /* Quote fields stored in ticks columns 6..22, in column order. */
@@ -310,6 +314,7 @@ static int write_tick(struct sqlite_store *s, const struct held_tick *h) {
 }
 
 static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r);
+static void bind_bar(sqlite3_stmt *st, int at, const struct tp_bar_row *r);
 static int write_latest(struct sqlite_store *s, const struct tp_latest_row *l);
 static int write_state(struct sqlite_store *s, const char *symbol, const void *blob, size_t len);
 
@@ -384,15 +389,29 @@ static void key_state(const struct sqlite_store *s, size_t i, struct sort_key *k
                            .sym_len = s->states[i].symbol_len};
 }
 
-/* Writes the held rows of every table, each table's in key order. */
-static int write_held(struct sqlite_store *s) {
-    int err = sort_keys(s, s->nbars, key_bar);
-    for (size_t i = 0; !err && i < s->nbars; i++) {
-        const struct held_bar *h = &s->bars[s->keys[i].idx];
+/* Writes held bars [i, i + n) in key order: BARS_PER_STMT per statement
+ * when n is that many (bars are small rows: the statement's own cost
+ * counts), else one. */
+static int write_held_bars(struct sqlite_store *s, size_t i, size_t n) {
+    sqlite3_stmt *st = n == BARS_PER_STMT ? s->stmt[S_BAR_MANY] : s->stmt[S_BAR];
+    for (size_t k = 0; k < n; k++) {
+        const struct held_bar *h = &s->bars[s->keys[i + k].idx];
         struct tp_bar_row r = h->r;
         r.symbol = s->arena + h->symbol;
         r.interval = s->arena + h->interval;
-        err = write_bar(s, &r);
+        bind_bar(st, (int)k * 10, &r);
+        if (n != BARS_PER_STMT && step_done(s, st, "upsert bar"))
+            return TP_ESTORE;
+    }
+    return n == BARS_PER_STMT ? step_done(s, st, "upsert bars") : 0;
+}
+
+/* Writes the held rows of every table, each table's in key order. */
+static int write_held(struct sqlite_store *s) {
+    int err = sort_keys(s, s->nbars, key_bar);
+    for (size_t i = 0, n; !err && i < s->nbars; i += n) {
+        n = s->nbars - i >= BARS_PER_STMT ? BARS_PER_STMT : 1;
+        err = write_held_bars(s, i, n);
     }
     if (!err)
         err = sort_keys(s, s->nticks, key_tick);
@@ -484,22 +503,26 @@ static int sq_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
     return 0;
 }
 
-static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r) {
-    sqlite3_stmt *st = s->stmt[S_BAR];
-    sqlite3_bind_text(st, 1, r->symbol, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->interval, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, r->start);
-    sqlite3_bind_double(st, 4, r->open);
-    sqlite3_bind_double(st, 5, r->high);
-    sqlite3_bind_double(st, 6, r->low);
-    sqlite3_bind_double(st, 7, r->close);
-    sqlite3_bind_int64(st, 8, r->volume);
+/* Binds r to the 10 parameters of st after the first `at`. */
+static void bind_bar(sqlite3_stmt *st, int at, const struct tp_bar_row *r) {
+    sqlite3_bind_text(st, at + 1, r->symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, at + 2, r->interval, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, at + 3, r->start);
+    sqlite3_bind_double(st, at + 4, r->open);
+    sqlite3_bind_double(st, at + 5, r->high);
+    sqlite3_bind_double(st, at + 6, r->low);
+    sqlite3_bind_double(st, at + 7, r->close);
+    sqlite3_bind_int64(st, at + 8, r->volume);
     if (r->vwap_valid)
-        sqlite3_bind_double(st, 9, r->vwap);
+        sqlite3_bind_double(st, at + 9, r->vwap);
     else
-        sqlite3_bind_null(st, 9);
-    sqlite3_bind_int64(st, 10, r->count);
-    return step_done(s, st, "upsert bar");
+        sqlite3_bind_null(st, at + 9);
+    sqlite3_bind_int64(st, at + 10, r->count);
+}
+
+static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r) {
+    bind_bar(s->stmt[S_BAR], 0, r);
+    return step_done(s, s->stmt[S_BAR], "upsert bar");
 }
 
 static int write_latest(struct sqlite_store *s, const struct tp_latest_row *l) {
@@ -1027,9 +1050,12 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
                       path, msg);
         goto fail;
     }
+    char many[64 + BARS_PER_STMT * 24] = "INSERT OR REPLACE INTO bars VALUES ";
+    for (int i = 0; i < BARS_PER_STMT; i++)
+        strcat(many, i ? ",(?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?)");
     for (int i = 0; i < NSTMT; i++)
-        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i] ? stmt_sql[i] : many, -1,
+                               SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK) {
             err = tp_errf(errbuf, errsize, TP_ESTORE,
                           "--store sqlite:%s: the file has an incompatible schema: %s", path,
                           sqlite3_errmsg(s->db));

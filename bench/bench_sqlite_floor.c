@@ -5,7 +5,16 @@
  * commit every 8192 rows) with one prepared statement. Frames are decoded
  * before the clock starts, so only SQLite work is timed.
  *
- * usage: bench_sqlite_floor FRAMES_FILE DB_PATH
+ * "The same table" is the ticks table as it was before issue 12 (a WITHOUT
+ * ROWID table keyed by symbol, time, seq, with the pragmas of that time),
+ * frozen here so that the floor does not move when the store's layout does.
+ * Options try the levers issue 12 measured, one at a time or together:
+ *   --rowid     a rowid table with the key as its (automatic) unique index
+ *   --txn N     N rows per transaction instead of 8192
+ *   --sorted    each transaction's rows inserted in key order
+ *   --tuned     memory statistics, secure_delete off (as the store now runs)
+ *
+ * usage: bench_sqlite_floor FRAMES_FILE DB_PATH [--rowid] [--txn N] [--sorted] [--tuned]
  * prints: floor rows=N seconds=S rows_per_s=R
  */
 #include <sqlite3.h>
@@ -14,14 +23,40 @@
 #include <string.h>
 #include <time.h>
 
-#include "sink/tp_store.h"
 #include "codec/tp_decode.h"
+
+/* Today's ticks table (before issue 12) and its pragmas, verbatim. */
+#define TODAY_PRAGMAS \
+    "PRAGMA journal_mode=WAL;" \
+    "PRAGMA synchronous=NORMAL;" \
+    "PRAGMA cache_size=-32768;"
+#define TICKS_COLUMNS \
+    "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL," \
+    " seq INTEGER NOT NULL, price REAL, cum_avg_price REAL, currency TEXT, exchange TEXT," \
+    " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER," \
+    " day_high REAL, day_low REAL, change REAL, open_price REAL, previous_close REAL," \
+    " last_size INTEGER, bid REAL, bid_size INTEGER, ask REAL, ask_size INTEGER," \
+    " price_hint INTEGER, payload BLOB, PRIMARY KEY (symbol, time, seq))"
 
 struct row {
     struct tp_quote q;
     uint8_t *payload;
     size_t len;
+    int64_t seq;
 };
+
+static int cmp_key(const void *a, const void *b) {
+    const struct row *x = a, *y = b;
+    tp_sv sx = x->q.v[TP_F_ID].sv, sy = y->q.v[TP_F_ID].sv;
+    size_t n = sx.len < sy.len ? sx.len : sy.len;
+    int c = memcmp(x->payload + sx.off, y->payload + sy.off, n);
+    if (c || sx.len != sy.len)
+        return c ? c : (sx.len < sy.len ? -1 : 1);
+    int64_t tx = x->q.v[TP_F_TIME].i64, ty = y->q.v[TP_F_TIME].i64;
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -42,8 +77,23 @@ static void bind_opt(sqlite3_stmt *st, int col, const struct row *r, int f) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s FRAMES_FILE DB_PATH\n", argv[0]);
+    int rowid = 0, sorted = 0, tuned = 0;
+    size_t txn = 8192;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--rowid") == 0)
+            rowid = 1;
+        else if (strcmp(argv[i], "--sorted") == 0)
+            sorted = 1;
+        else if (strcmp(argv[i], "--tuned") == 0)
+            tuned = 1;
+        else if (strcmp(argv[i], "--txn") == 0 && i + 1 < argc && atol(argv[i + 1]) > 0)
+            txn = (size_t)atol(argv[++i]);
+        else
+            argc = 0;
+    }
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s FRAMES_FILE DB_PATH [--rowid] [--txn N] [--sorted] [--tuned]\n",
+                argv[0]);
         return 2;
     }
     FILE *f = fopen(argv[1], "r");
@@ -71,6 +121,7 @@ int main(int argc, char **argv) {
         rows[n].payload = malloc(plen);
         memcpy(rows[n].payload, buf, plen);
         rows[n].len = plen;
+        rows[n].seq = (int64_t)n + 1;
         n++;
     }
     fclose(f);
@@ -80,10 +131,15 @@ int main(int argc, char **argv) {
                                TP_F_CHANGE_PERCENT, TP_F_DAY_VOLUME, TP_F_DAY_HIGH, TP_F_DAY_LOW,
                                TP_F_CHANGE, TP_F_OPEN_PRICE, TP_F_PREVIOUS_CLOSE, TP_F_LAST_SIZE,
                                TP_F_BID, TP_F_BID_SIZE, TP_F_ASK, TP_F_ASK_SIZE, TP_F_PRICE_HINT};
+    if (tuned)
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     double t0 = now_s();
     sqlite3 *db;
+    const char *schema = rowid ? TODAY_PRAGMAS TICKS_COLUMNS ";"
+                               : TODAY_PRAGMAS TICKS_COLUMNS " WITHOUT ROWID;";
     if (sqlite3_open(argv[2], &db) != SQLITE_OK ||
-        sqlite3_exec(db, tp_store_sqlite_schema(), NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        (tuned && sqlite3_exec(db, "PRAGMA secure_delete=OFF;", NULL, NULL, NULL) != SQLITE_OK)) {
         fprintf(stderr, "floor: %s\n", sqlite3_errmsg(db));
         return 1;
     }
@@ -92,11 +148,13 @@ int main(int argc, char **argv) {
                        -1, &st, NULL);
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < n; i++) {
+        if (sorted && i % txn == 0)
+            qsort(rows + i, n - i < txn ? n - i : txn, sizeof *rows, cmp_key);
         const struct row *r = &rows[i];
         const struct tp_quote *q = &r->q;
         sqlite3_bind_text(st, 1, (const char *)r->payload + q->v[TP_F_ID].sv.off, q->v[TP_F_ID].sv.len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, q->v[TP_F_TIME].i64);
-        sqlite3_bind_int64(st, 3, (int64_t)i + 1);
+        sqlite3_bind_int64(st, 3, r->seq);
         sqlite3_bind_double(st, 4, q->v[TP_F_PRICE].f32);
         sqlite3_bind_double(st, 5, q->v[TP_F_PRICE].f32);
         for (int c = 0; c < 17; c++)
@@ -107,7 +165,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         sqlite3_reset(st);
-        if ((i + 1) % 8192 == 0) {
+        if ((i + 1) % txn == 0) {
             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
             sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
         }

@@ -56,6 +56,7 @@
 #define BUS_BATCHES 8
 #define STOP_DRAIN_MS 2000      /* on SIGINT, how long a live source may still hand over frames */
 #define JSON_MAX (256u << 10)   /* room for one quote's JSON (at most 6 bytes per payload byte) */
+#define COMMIT_GAP_US 1000      /* a live source's commits are at least this far apart */
 
 struct item {
     enum tp_item_kind kind;
@@ -372,13 +373,22 @@ static void report_progress(struct tp_run *run, int64_t now, int64_t *last, int6
 }
 
 /* The processing loop of the caller's thread. 0 when the reader closed
- * the bus, or the processor's fatal code. */
+ * the bus, or the processor's fatal code.
+ *
+ * Commit policy: with a backlog (batches waiting on the bus) the processor
+ * commits every --batch frames or every second, whichever comes first, so
+ * a replay writes large transactions. Once the bus is empty (a live source
+ * keeping up) what has arrived is committed at once, except that two
+ * commits are at least COMMIT_GAP_US apart: frames arriving closer than
+ * that share one commit, which bounds the WAL written per second at any
+ * frame rate while adding at most that gap to a frame's way to disk. */
 static int process_loop(struct tp_run *run) {
     int64_t last_commit = tp_mono_ms(), last_progress = last_commit;
-    int64_t last_frames = 0;
+    int64_t last_commit_us = tp_metrics_now_us(), last_frames = 0;
+    int wait_ms = 200, pending = 0;
     for (;;) {
         void *ptr;
-        int err = tp_queue_pop(run->bus, &ptr, 200);
+        int err = tp_queue_pop(run->bus, &ptr, wait_ms);
         if (err == TP_ECLOSED)
             return 0;
         int got = err == 0;
@@ -387,6 +397,7 @@ static int process_loop(struct tp_run *run) {
             if (run->o.tap)
                 tp_store_tap_received(run->o.tap, b->recv_us);
             err = apply_batch(run->p, b, run->slot, run->o.m);
+            pending = 1;
             if (tp_queue_push_nowait(run->spare, b) != 0)
                 free(b);
             if (err)
@@ -394,11 +405,16 @@ static int process_loop(struct tp_run *run) {
         }
         struct tp_queue_stats qs;
         tp_queue_stats(run->bus, &qs);
-        int64_t now = tp_mono_ms();
-        if (qs.depth == 0 || now - last_commit >= 1000) {
+        int64_t now = tp_mono_ms(), now_us = tp_metrics_now_us();
+        wait_ms = 200;
+        if (qs.depth == 0 && pending && now_us - last_commit_us < COMMIT_GAP_US) {
+            wait_ms = 1;   /* too soon after the last commit: gather what comes meanwhile */
+        } else if (qs.depth == 0 || now - last_commit >= 1000) {
             if ((err = tp_processor_commit(run->p)))
                 return err;
             last_commit = now;
+            last_commit_us = tp_metrics_now_us();
+            pending = 0;
         }
         if (run->o.m) {
             publish_stats(run->o.m, run->p, &qs);

@@ -21,6 +21,15 @@
  * largest time reaches its end rounded up to the shortest interval plus the
  * lateness. When the shortest interval divides the others (every other
  * combination) this is exactly the DESIGN.md rule.
+ *
+ * Hot path (issue 12): a tick costs no division in the common case. Each
+ * open bar knows when it closes (computed once, when it opens), each symbol
+ * the earliest of those moments, so closing is one comparison per tick; a
+ * tick inside its interval's newest bar is added without computing the
+ * bar's start. Open bars of an interval sit in an array from head onwards:
+ * closing the oldest moves head, and only an out-of-order tick that opens
+ * an older bar moves others. The symbol table keeps each name's hash and
+ * length, so a lookup compares hashes before bytes and never counts them.
  */
 #include "tp_processor.h"
 
@@ -43,6 +52,7 @@
 
 struct bar {
     int64_t start;
+    int64_t close_at;       /* the largest time that closes it (close_at()) */
     double open, high, low, close;
     int64_t open_time, close_time;
     int64_t volume;
@@ -51,13 +61,15 @@ struct bar {
     int dirty;
 };
 
-struct bars {               /* open bars of one interval, ascending start */
+struct bars {               /* open bars of one interval: v[head..head+n), ascending start */
     struct bar *v;
-    int n, cap;
+    int head, n, cap;
 };
 
 struct sym {
-    char *name;
+    uint64_t hash;
+    size_t name_len;
+    int64_t next_close;     /* earliest close_at of the open bars; INT64_MAX: none */
     int64_t n;              /* applied ticks */
     double sum;             /* sum of applied prices */
     int64_t max_time;       /* largest applied time; valid when n > 0 */
@@ -70,6 +82,7 @@ struct sym {
     struct bars bars[TP_MAX_BARS];
     int dirty;              /* state/latest changed since last commit */
     struct sym *next_dirty;
+    char name[];            /* NUL-terminated */
 };
 
 #define SETTINGS_KEY "tp:settings"
@@ -88,7 +101,7 @@ struct tp_processor {
     struct tp_store *st;
     struct tp_processor_opts o;
     const char *bar_names[TP_MAX_BARS];
-    struct sym **tab;       /* open addressing, power-of-two size */
+    struct slot *tab;       /* open addressing, power-of-two size */
     size_t tab_size, tab_used;
     struct sym *dirty;      /* list of dirty symbols */
     struct sym **order;     /* symbols in first-seen order (for a stable output) */
@@ -112,6 +125,11 @@ struct tp_processor {
 
 /* ---------- symbol table ---------- */
 
+struct slot {
+    uint64_t hash;
+    struct sym *s;          /* NULL: empty */
+};
+
 static uint64_t hash_bytes(const char *s, size_t len) {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++)
@@ -119,18 +137,18 @@ static uint64_t hash_bytes(const char *s, size_t len) {
     return h;
 }
 
-static struct sym **slot_for(struct tp_processor *p, const char *name, size_t len) {
-    size_t mask = p->tab_size - 1, i = hash_bytes(name, len) & mask;
+static struct slot *slot_for(struct tp_processor *p, uint64_t h, const char *name, size_t len) {
+    size_t mask = p->tab_size - 1, i = (size_t)(h ^ h >> 29) & mask;
     for (;; i = (i + 1) & mask) {
-        struct sym *s = p->tab[i];
-        if (!s || (strncmp(s->name, name, len) == 0 && s->name[len] == '\0'))
-            return &p->tab[i];
+        struct slot *sl = &p->tab[i];
+        if (!sl->s || (sl->hash == h && sl->s->name_len == len && memcmp(sl->s->name, name, len) == 0))
+            return sl;
     }
 }
 
 static int grow_table(struct tp_processor *p) {
     size_t old_size = p->tab_size;
-    struct sym **old = p->tab;
+    struct slot *old = p->tab;
     p->tab_size = old_size ? old_size * 2 : 256;
     p->tab = calloc(p->tab_size, sizeof *p->tab);
     if (!p->tab) {
@@ -139,8 +157,8 @@ static int grow_table(struct tp_processor *p) {
         return TP_ENOMEM;
     }
     for (size_t i = 0; i < old_size; i++)
-        if (old[i])
-            *slot_for(p, old[i]->name, strlen(old[i]->name)) = old[i];
+        if (old[i].s)
+            *slot_for(p, old[i].hash, old[i].s->name, old[i].s->name_len) = old[i];
     free(old);
     return 0;
 }
@@ -151,7 +169,6 @@ static void sym_free(struct sym *s) {
     for (int i = 0; i < TP_MAX_BARS; i++)
         free(s->bars[i].v);
     free(s->last);
-    free(s->name);
     free(s);
 }
 
@@ -209,11 +226,12 @@ static void serialize_sym(const struct tp_processor *p, const struct sym *s, str
     PUT(w, nbars);
     for (int i = 0; i < p->o.nbars; i++) {
         int64_t ms = p->o.bar_ms[i];
-        uint32_t nb = (uint32_t)s->bars[i].n;
+        const struct bars *bs = &s->bars[i];
+        uint32_t nb = (uint32_t)bs->n;
         PUT(w, ms);
         PUT(w, nb);
-        for (int j = 0; j < s->bars[i].n; j++) {
-            const struct bar *b = &s->bars[i].v[j];
+        for (int j = bs->head; j < bs->head + bs->n; j++) {
+            const struct bar *b = &bs->v[j];
             PUT(w, b->start);
             PUT(w, b->open);
             PUT(w, b->high);
@@ -228,18 +246,34 @@ static void serialize_sym(const struct tp_processor *p, const struct sym *s, str
     }
 }
 
-static int bars_push(struct bars *bs, const struct bar *b) {
-    if (bs->n == bs->cap) {
-        int cap = bs->cap ? bs->cap * 2 : 4;
-        struct bar *nv = realloc(bs->v, (size_t)cap * sizeof *nv);
-        if (!nv)
-            return TP_ENOMEM;
-        bs->v = nv;
-        bs->cap = cap;
+/* Makes room for one more bar at the end: first by moving the open bars
+ * back to the array's start (once per cap / 2 closed bars at most), else by
+ * growing it. */
+static int bars_reserve(struct bars *bs) {
+    if (bs->head + bs->n < bs->cap)
+        return 0;
+    if (bs->head > 0 && bs->n < bs->cap / 2 + 1) {
+        memmove(bs->v, bs->v + bs->head, (size_t)bs->n * sizeof *bs->v);
+        bs->head = 0;
+        return 0;
     }
-    bs->v[bs->n++] = *b;
+    int cap = bs->cap ? bs->cap * 2 : 4;
+    struct bar *nv = realloc(bs->v, (size_t)cap * sizeof *nv);
+    if (!nv)
+        return TP_ENOMEM;
+    bs->v = nv;
+    bs->cap = cap;
     return 0;
 }
+
+static int bars_push(struct bars *bs, const struct bar *b) {
+    if (bars_reserve(bs))
+        return TP_ENOMEM;
+    bs->v[bs->head + bs->n++] = *b;
+    return 0;
+}
+
+static int64_t close_at(const struct tp_processor *p, int64_t start, int64_t ms);
 
 static int interval_index(const struct tp_processor *p, int64_t ms) {
     for (int i = 0; i < p->o.nbars; i++)
@@ -295,7 +329,12 @@ static int deserialize_sym(const struct tp_processor *p, struct sym *s, const ui
             GET(&r, b.volume);
             GET(&r, b.pv);
             GET(&r, b.count);
-            if (idx >= 0 && !r.bad && bars_push(&s->bars[idx], &b))
+            if (idx < 0 || r.bad)
+                continue;
+            b.close_at = close_at(p, b.start, ms);
+            if (b.close_at < s->next_close)
+                s->next_close = b.close_at;
+            if (bars_push(&s->bars[idx], &b))
                 return TP_ENOMEM;
         }
     }
@@ -304,18 +343,24 @@ static int deserialize_sym(const struct tp_processor *p, struct sym *s, const ui
 
 /* Finds or creates (loading saved state) the symbol named name[0..len). */
 static int get_sym(struct tp_processor *p, const char *name, size_t len, struct sym **out) {
-    if ((p->tab_used + 1) * 2 > p->tab_size && grow_table(p))
-        return TP_ENOMEM;
-    struct sym **slot = slot_for(p, name, len);
-    if (*slot) {
-        *out = *slot;
+    uint64_t h = hash_bytes(name, len);
+    struct slot *slot = slot_for(p, h, name, len);
+    if (slot->s) {
+        *out = slot->s;
         return 0;
     }
-    struct sym *s = calloc(1, sizeof *s);
-    if (!s || !(s->name = strndup(name, len))) {
-        free(s);
-        return TP_ENOMEM;
+    if ((p->tab_used + 1) * 2 > p->tab_size) {
+        if (grow_table(p))
+            return TP_ENOMEM;
+        slot = slot_for(p, h, name, len);
     }
+    struct sym *s = calloc(1, sizeof *s + len + 1);
+    if (!s)
+        return TP_ENOMEM;
+    memcpy(s->name, name, len);
+    s->name_len = len;
+    s->hash = h;
+    s->next_close = INT64_MAX;
     if (tp_store_has_state(p->st)) {
         void *blob = NULL;
         size_t blen = 0;
@@ -343,7 +388,7 @@ static int get_sym(struct tp_processor *p, const char *name, size_t len, struct 
         p->order = no;
     }
     p->order[p->tab_used] = s;
-    *slot = s;
+    *slot = (struct slot){h, s};
     p->tab_used++;
     p->stats.symbols++;
     *out = s;
@@ -420,7 +465,7 @@ static int64_t close_at(const struct tp_processor *p, int64_t start, int64_t ms)
 static int flush_bars(struct tp_processor *p, struct sym *s, int finish) {
     for (int i = 0; i < p->o.nbars; i++) {
         struct bars *bs = &s->bars[i];
-        for (int j = 0; j < bs->n; j++) {
+        for (int j = bs->head; j < bs->head + bs->n; j++) {
             struct bar *b = &bs->v[j];
             if (!b->dirty && !finish)
                 continue;
@@ -436,25 +481,28 @@ static int flush_bars(struct tp_processor *p, struct sym *s, int finish) {
 }
 
 /* Writes and forgets the bars of s that closed when its largest time
- * reached max_time. Bars are sorted by start, and bars of one interval close
- * in start order, so only the front of each list is examined. */
+ * reached max_time (at least s->next_close). Bars are sorted by start, and
+ * bars of one interval close in start order, so only the front of each
+ * list is examined; s->next_close becomes the earliest close_at left. */
 static int close_bars(struct tp_processor *p, struct sym *s) {
+    int64_t next = INT64_MAX;
     for (int i = 0; i < p->o.nbars; i++) {
         struct bars *bs = &s->bars[i];
-        int n = 0;
-        while (n < bs->n && s->max_time >= close_at(p, bs->v[n].start, p->o.bar_ms[i])) {
+        while (bs->n > 0 && s->max_time >= bs->v[bs->head].close_at) {
             struct tp_bar_row row;
-            fill_bar_row(p, s, i, &bs->v[n], 1, &row);
+            fill_bar_row(p, s, i, &bs->v[bs->head], 1, &row);
             int err = tp_store_put_bar(p->st, &row, SERR(p));
             if (err)
                 return store_fail(p, "write bar", err);
-            n++;
+            bs->head++;
+            bs->n--;
         }
-        if (n > 0) {
-            memmove(bs->v, bs->v + n, (size_t)(bs->n - n) * sizeof *bs->v);
-            bs->n -= n;
-        }
+        if (bs->n == 0)
+            bs->head = 0;
+        else if (bs->v[bs->head].close_at < next)
+            next = bs->v[bs->head].close_at;
     }
+    s->next_close = next;
     return 0;
 }
 
@@ -615,22 +663,49 @@ static void bar_add(struct bar *b, double price, int64_t t, int64_t inc) {
     b->dirty = 1;
 }
 
+/* Opens the bar of interval i that starts at start, in start order. Only
+ * an out-of-order tick opening a bar older than the newest moves bars. */
+static int open_bar(struct tp_processor *p, struct sym *s, int i, int64_t start, double price,
+                    int64_t t, int64_t inc) {
+    struct bars *bs = &s->bars[i];
+    struct bar b = {start, close_at(p, start, p->o.bar_ms[i]), price, price, price, price, t, t,
+                    inc, price * (double)inc, 1, 1};
+    if (bars_reserve(bs))
+        return TP_ENOMEM;
+    int j = bs->head + bs->n - 1;   /* the newest bar that stays before b */
+    while (j >= bs->head && bs->v[j].start > start)
+        j--;
+    if (j + 1 < bs->head + bs->n)
+        memmove(&bs->v[j + 2], &bs->v[j + 1], (size_t)(bs->head + bs->n - (j + 1)) * sizeof b);
+    bs->v[j + 1] = b;
+    bs->n++;
+    if (b.close_at < s->next_close)
+        s->next_close = b.close_at;
+    return 0;
+}
+
 static int update_bars(struct tp_processor *p, struct sym *s, double price, int64_t t, int64_t inc) {
     for (int i = 0; i < p->o.nbars; i++) {
         struct bars *bs = &s->bars[i];
-        int64_t start = floor_to(t, p->o.bar_ms[i]);
-        int j = bs->n - 1;
-        while (j >= 0 && bs->v[j].start > start)
+        int64_t ms = p->o.bar_ms[i];
+        if (bs->n > 0) {   /* the common case: t falls into the newest bar */
+            struct bar *last = &bs->v[bs->head + bs->n - 1];
+            if (t >= last->start && (uint64_t)t - (uint64_t)last->start < (uint64_t)ms) {
+                bar_add(last, price, t, inc);
+                continue;
+            }
+        }
+        int64_t start = floor_to(t, ms);
+        int j = bs->head + bs->n - 1;
+        while (j >= bs->head && bs->v[j].start > start)
             j--;
-        if (j >= 0 && bs->v[j].start == start) {
+        if (j >= bs->head && bs->v[j].start == start) {
             bar_add(&bs->v[j], price, t, inc);
             continue;
         }
-        struct bar b = {start, price, price, price, price, t, t, inc, price * (double)inc, 1, 1};
-        if (bars_push(bs, &b))
-            return TP_ENOMEM;
-        memmove(&bs->v[j + 2], &bs->v[j + 1], (size_t)(bs->n - 1 - (j + 1)) * sizeof b);
-        bs->v[j + 1] = b;
+        int err = open_bar(p, s, i, start, price, t, inc);
+        if (err)
+            return err;
     }
     return 0;
 }
@@ -663,7 +738,10 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
     double price = q->v[TP_F_PRICE].f32;
     int64_t t = q->v[TP_F_TIME].i64;
     int64_t i0 = p->o.bar_ms[0];
-    int late = s->n > 0 && s->max_time >= sat_add(sat_add(floor_to(t, i0), i0), p->o.lateness_ms);
+    /* The end of t's shortest bar is after t, so a tick no older than
+     * max_time - lateness cannot be late: no division for it. */
+    int late = s->n > 0 && (sat_add(t, p->o.lateness_ms) < s->max_time || s->max_time == INT64_MAX) &&
+               s->max_time >= sat_add(sat_add(floor_to(t, i0), i0), p->o.lateness_ms);
     if ((err = remember_payload(s, it->payload, it->payload_len)))
         return err;
     s->n++;
@@ -691,11 +769,11 @@ static int apply_tick(struct tp_processor *p, const struct tp_item *it) {
     }
     mark_dirty(p, s);
     p->stats.applied++;
-    struct tp_tick_row row = {s->name, strlen(s->name), q, it->payload, it->payload_len, t,
+    struct tp_tick_row row = {s->name, s->name_len, q, it->payload, it->payload_len, t,
                               s->n, s->sum / (double)s->n, it->prepared, it->prepared_len};
     if ((err = tp_store_put_tick(p->st, &row, SERR(p))))
         return store_fail(p, "write tick", err);
-    return advanced ? close_bars(p, s) : 0;
+    return advanced && s->max_time >= s->next_close ? close_bars(p, s) : 0;
 }
 
 /* Appends one JSON line to the dead-letter file. */
@@ -917,8 +995,8 @@ int tp_processor_drop_state(struct tp_processor *p) {
     if (err)
         return err;
     for (size_t i = 0; i < p->tab_size; i++) {
-        sym_free(p->tab[i]);
-        p->tab[i] = NULL;
+        sym_free(p->tab[i].s);
+        p->tab[i].s = NULL;
     }
     p->tab_used = 0;
     p->dirty = NULL;
@@ -937,7 +1015,7 @@ void tp_processor_free(struct tp_processor *p) {
     if (!p)
         return;
     for (size_t i = 0; i < p->tab_size; i++)
-        sym_free(p->tab[i]);
+        sym_free(p->tab[i].s);
     free(p->tab);
     free(p->order);
     for (int i = 0; i < p->npos; i++) {

@@ -5,12 +5,28 @@
  *
  * Thread: the processor thread (or the query command). The only file that
  * includes sqlite3.h. Several processes may share one file (Kafka consumer
- * group members), so no write lock is held across a wait: ticks and bars
- * put between commits are held in memory (copied), and the write
- * transaction (BEGIN IMMEDIATE, waiting up to busy_timeout for the lock)
- * only opens when the processor writes its state and checkpoints right
+ * group members), so no write lock is held across a wait: ticks, bars,
+ * latest and state rows put between commits are held in memory (copied),
+ * and the write transaction (BEGIN IMMEDIATE, waiting up to busy_timeout
+ * for the lock) only opens when the processor writes its checkpoints right
  * before commit(). A stopped or slow member therefore blocks the others at
  * most for the length of one commit.
+ *
+ * Layout and write order, chosen by measurement (bench/RESULTS.md, issue
+ * 12): ticks is a rowid table whose key (symbol, time, seq) is its unique
+ * index, so rows append to the table and only the small index entries land
+ * between the symbols' earlier ones; held rows are written sorted by key, so
+ * each batch walks every B-tree once from left to right. Stores made before
+ * (a WITHOUT ROWID ticks table) open and work as they are.
+ *
+ * Checkpoints: a writer copies the WAL back into the database on its own
+ * checkpoint thread, with a connection of its own (wal_autocheckpoint is
+ * off on the writer's connection). After each commit the WAL hook (on the
+ * processor thread) only wakes that thread once the WAL holds
+ * CHECKPOINT_PAGES pages; the thread runs a PASSIVE checkpoint, which waits
+ * for no reader or writer, so the processor never fsyncs the database file
+ * or waits for a checkpoint, and SQLite restarts the WAL from its start at
+ * the next write transaction once a checkpoint has copied all of it.
  *
  * Fencing: tp_owner holds an ownership epoch per Kafka partition. claim()
  * moves it forward in its own transaction; a checkpoint put with a fence
@@ -21,6 +37,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +50,16 @@
 #include "../codec/tp_decode.h"
 #include "store_int.h"
 
+/* How long a writer waits for another one's lock (commits are short). */
+#define BUSY_TIMEOUT_MS 30000
+
 /* Connection settings, run outside any transaction. */
 #define PRAGMA_SQL \
     "PRAGMA journal_mode=WAL;" \
     "PRAGMA synchronous=NORMAL;" \
-    "PRAGMA cache_size=-32768;"
+    "PRAGMA cache_size=-32768;" \
+    "PRAGMA secure_delete=OFF;" \
+    "PRAGMA journal_size_limit=67108864;"
 
 #define SCHEMA_SQL \
     "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL," \
@@ -45,7 +67,7 @@
     " quote_type INTEGER, market_hours INTEGER, change_percent REAL, day_volume INTEGER," \
     " day_high REAL, day_low REAL, change REAL, open_price REAL, previous_close REAL," \
     " last_size INTEGER, bid REAL, bid_size INTEGER, ask REAL, ask_size INTEGER," \
-    " price_hint INTEGER, payload BLOB, PRIMARY KEY (symbol, time, seq)) WITHOUT ROWID;" \
+    " price_hint INTEGER, payload BLOB, PRIMARY KEY (symbol, time, seq));" \
     "CREATE TABLE IF NOT EXISTS bars (symbol TEXT NOT NULL, interval TEXT NOT NULL," \
     " start INTEGER NOT NULL, open REAL, high REAL, low REAL, close REAL, volume INTEGER," \
     " vwap REAL, count INTEGER, PRIMARY KEY (symbol, interval, start)) WITHOUT ROWID;" \
@@ -70,13 +92,17 @@ const char *tp_store_sqlite_schema(void) {
 }
 
 enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGIN, S_COMMIT,
-       S_ROLLBACK, S_GET_EPOCH, S_CLAIM, S_LOSS, S_GAP, NSTMT };
+       S_ROLLBACK, S_GET_EPOCH, S_CLAIM, S_LOSS, S_GAP, S_BAR_MANY, NSTMT };
+
+/* Bars written by one statement of S_BAR_MANY (its SQL is made at open). */
+#define BARS_PER_STMT 16
 
 static const char *const stmt_sql[NSTMT] = {
     "INSERT OR REPLACE INTO ticks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR REPLACE INTO bars VALUES (?,?,?,?,?,?,?,?,?,?)",
-    "INSERT OR REPLACE INTO latest VALUES (?,?,?,?,?)",
-    "INSERT OR REPLACE INTO tp_state VALUES (?,?)",
+    "INSERT INTO latest VALUES (?1,?2,?3,?4,?5) ON CONFLICT (symbol) DO UPDATE SET"
+    " time = ?2, price = ?3, cum_avg_price = ?4, count = ?5",
+    "INSERT INTO tp_state VALUES (?1,?2) ON CONFLICT (symbol) DO UPDATE SET state = ?2",
     "INSERT OR REPLACE INTO tp_checkpoint VALUES (?,?,?,?)",
     "SELECT state FROM tp_state WHERE symbol = ?",
     "SELECT pos, line, aux FROM tp_checkpoint WHERE key = ?",
@@ -88,6 +114,7 @@ static const char *const stmt_sql[NSTMT] = {
      " epoch = epoch + 1, owner = ?2, since = ?3"),
     "INSERT OR REPLACE INTO tp_loss VALUES (?,?,?,?,?)",
     "INSERT OR REPLACE INTO gaps VALUES (?,?,?,?)",
+    NULL,   /* S_BAR_MANY: S_BAR with BARS_PER_STMT rows of values */
 };
 
 /* Quote fields stored in ticks columns 6..22, in column order. */
@@ -110,18 +137,56 @@ struct held_tick {
 
 struct held_bar {
     struct tp_bar_row r;                /* symbol and interval: arena offsets */
-    size_t symbol, interval;
+    size_t symbol, symbol_len, interval;
+};
+
+struct held_latest {
+    struct tp_latest_row r;
+    size_t symbol, symbol_len;          /* arena offset */
+};
+
+struct held_state {
+    size_t symbol, symbol_len, blob, blob_len;   /* arena offsets */
+};
+
+/* A held row's place in the key order of its table: symbol, then two
+ * integers (time and seq; interval rank and start). The symbol's first
+ * eight bytes, big-endian, decide most comparisons. */
+struct sort_key {
+    uint64_t prefix;
+    const char *sym;
+    size_t sym_len;
+    int64_t k1, k2;
+    size_t idx;                         /* position in the held array */
+};
+
+/* The checkpoint thread of a writing store and what it shares with the
+ * processor thread (under mu). */
+struct checkpointer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sqlite3 *db;                        /* the thread's own connection */
+    int wanted, stop, started;
+    int64_t runs;                       /* checkpoints run (for tests and logs) */
 };
 
 struct sqlite_store {
     struct tp_store base;
     sqlite3 *db;
+    struct checkpointer *ckpt;          /* NULL for a read-only store */
     sqlite3_stmt *stmt[NSTMT];
     int in_txn;                         /* the write transaction is open */
     struct held_tick *ticks;
     size_t nticks, cap_ticks;
     struct held_bar *bars;
     size_t nbars, cap_bars;
+    struct held_latest *latest;
+    size_t nlatest, cap_latest;
+    struct held_state *states;
+    size_t nstates, cap_states;
+    struct sort_key *keys;
+    size_t cap_keys;
     char *arena;
     size_t used, cap;
 };
@@ -155,7 +220,7 @@ static void discard(struct sqlite_store *s) {
     if (s->in_txn)
         step_done(s, s->stmt[S_ROLLBACK], "rollback");
     s->in_txn = 0;
-    s->nticks = s->nbars = s->used = 0;
+    s->nticks = s->nbars = s->nlatest = s->nstates = s->used = 0;
 }
 
 /* A batch begins without touching the file: see open_txn(). */
@@ -249,9 +314,130 @@ static int write_tick(struct sqlite_store *s, const struct held_tick *h) {
 }
 
 static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r);
+static void bind_bar(sqlite3_stmt *st, int at, const struct tp_bar_row *r);
+static int write_latest(struct sqlite_store *s, const struct tp_latest_row *l);
+static int write_state(struct sqlite_store *s, const char *symbol, const void *blob, size_t len);
+
+static int cmp_key(const void *a, const void *b) {
+    const struct sort_key *x = a, *y = b;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    if (x->sym_len > 8 || y->sym_len > 8) {
+        size_t n = x->sym_len < y->sym_len ? x->sym_len : y->sym_len;
+        int c = n > 8 ? memcmp(x->sym + 8, y->sym + 8, n - 8) : 0;
+        if (c)
+            return c;
+    }
+    if (x->sym_len != y->sym_len)
+        return x->sym_len < y->sym_len ? -1 : 1;
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1 ? -1 : 1;
+    if (x->k2 != y->k2)
+        return x->k2 < y->k2 ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);   /* stable: the last put wins */
+}
+
+/* Fills s->keys[0..n) for n held rows and sorts them by key. */
+static int sort_keys(struct sqlite_store *s, size_t n,
+                     void (*fill)(const struct sqlite_store *, size_t, struct sort_key *)) {
+    if (n > s->cap_keys) {
+        struct sort_key *k = realloc(s->keys, n * sizeof *k);
+        if (!k)
+            return TP_ENOMEM;
+        s->keys = k;
+        s->cap_keys = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sort_key *k = &s->keys[i];
+        fill(s, i, k);
+        uint8_t b[8] = {0};
+        memcpy(b, k->sym, k->sym_len < 8 ? k->sym_len : 8);
+        k->prefix = (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+                    (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+                    (uint64_t)b[6] << 8 | b[7];
+        k->idx = i;
+    }
+    qsort(s->keys, n, sizeof *s->keys, cmp_key);
+    return 0;
+}
+
+static void key_tick(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    const struct held_tick *h = &s->ticks[i];
+    *k = (struct sort_key){.sym = s->arena + h->symbol, .sym_len = h->symbol_len,
+                           .k1 = h->time, .k2 = h->seq};
+}
+
+static void key_bar(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    const struct held_bar *h = &s->bars[i];
+    const char *iv = s->arena + h->interval;
+    /* Interval names compare as text in the table ("15m" < "1d" < "1m"):
+     * their first four bytes, big-endian, order them the same way. */
+    uint8_t b[4] = {0};
+    memcpy(b, iv, strnlen(iv, 4));
+    *k = (struct sort_key){.sym = s->arena + h->symbol, .sym_len = h->symbol_len,
+                           .k1 = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3],
+                           .k2 = h->r.start};
+}
+
+static void key_latest(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    *k = (struct sort_key){.sym = s->arena + s->latest[i].symbol,
+                           .sym_len = s->latest[i].symbol_len};
+}
+
+static void key_state(const struct sqlite_store *s, size_t i, struct sort_key *k) {
+    *k = (struct sort_key){.sym = s->arena + s->states[i].symbol,
+                           .sym_len = s->states[i].symbol_len};
+}
+
+/* Writes held bars [i, i + n) in key order: BARS_PER_STMT per statement
+ * when n is that many (bars are small rows: the statement's own cost
+ * counts), else one. */
+static int write_held_bars(struct sqlite_store *s, size_t i, size_t n) {
+    sqlite3_stmt *st = n == BARS_PER_STMT ? s->stmt[S_BAR_MANY] : s->stmt[S_BAR];
+    for (size_t k = 0; k < n; k++) {
+        const struct held_bar *h = &s->bars[s->keys[i + k].idx];
+        struct tp_bar_row r = h->r;
+        r.symbol = s->arena + h->symbol;
+        r.interval = s->arena + h->interval;
+        bind_bar(st, (int)k * 10, &r);
+        if (n != BARS_PER_STMT && step_done(s, st, "upsert bar"))
+            return TP_ESTORE;
+    }
+    return n == BARS_PER_STMT ? step_done(s, st, "upsert bars") : 0;
+}
+
+/* Writes the held rows of every table, each table's in key order. */
+static int write_held(struct sqlite_store *s) {
+    int err = sort_keys(s, s->nbars, key_bar);
+    for (size_t i = 0, n; !err && i < s->nbars; i += n) {
+        n = s->nbars - i >= BARS_PER_STMT ? BARS_PER_STMT : 1;
+        err = write_held_bars(s, i, n);
+    }
+    if (!err)
+        err = sort_keys(s, s->nticks, key_tick);
+    for (size_t i = 0; !err && i < s->nticks; i++)
+        err = write_tick(s, &s->ticks[s->keys[i].idx]);
+    if (!err)
+        err = sort_keys(s, s->nlatest, key_latest);
+    for (size_t i = 0; !err && i < s->nlatest; i++) {
+        const struct held_latest *h = &s->latest[s->keys[i].idx];
+        struct tp_latest_row r = h->r;
+        r.symbol = s->arena + h->symbol;
+        err = write_latest(s, &r);
+    }
+    if (!err)
+        err = sort_keys(s, s->nstates, key_state);
+    for (size_t i = 0; !err && i < s->nstates; i++) {
+        const struct held_state *h = &s->states[s->keys[i].idx];
+        err = write_state(s, s->arena + h->symbol, s->arena + h->blob, h->blob_len);
+    }
+    if (err == TP_ENOMEM)
+        snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite: out of memory");
+    return err;
+}
 
 /* Opens the write transaction (waiting for the lock) and writes the rows
- * held since the last commit, in the order they were put. */
+ * held since the last commit. */
 static int open_txn(struct sqlite_store *s) {
     if (s->in_txn)
         return 0;
@@ -259,22 +445,14 @@ static int open_txn(struct sqlite_store *s) {
     if (err)
         return err;
     s->in_txn = 1;
-    for (size_t i = 0; !err && i < s->nbars; i++) {
-        struct tp_bar_row r = s->bars[i].r;
-        r.symbol = s->arena + s->bars[i].symbol;
-        r.interval = s->arena + s->bars[i].interval;
-        err = write_bar(s, &r);
-    }
-    for (size_t i = 0; !err && i < s->nticks; i++)
-        err = write_tick(s, &s->ticks[i]);
-    if (err) {
+    if ((err = write_held(s))) {
         char why[sizeof s->base.last_error];
         memcpy(why, s->base.last_error, sizeof why);
         discard(s);
         memcpy(s->base.last_error, why, sizeof why);
         return err;
     }
-    s->nticks = s->nbars = s->used = 0;
+    s->nticks = s->nbars = s->nlatest = s->nstates = s->used = 0;
     return 0;
 }
 
@@ -316,37 +494,38 @@ static int sq_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
         return write_bar(s, r);
     if (grow(&s->bars, &s->cap_bars, s->nbars, sizeof *s->bars))
         return TP_ENOMEM;
-    ptrdiff_t sym = arena_copy(s, r->symbol, strlen(r->symbol));
+    size_t sym_len = strlen(r->symbol);
+    ptrdiff_t sym = arena_copy(s, r->symbol, sym_len);
     ptrdiff_t ival = arena_copy(s, r->interval, strlen(r->interval));
     if (sym < 0 || ival < 0)
         return TP_ENOMEM;
-    s->bars[s->nbars++] = (struct held_bar){*r, (size_t)sym, (size_t)ival};
+    s->bars[s->nbars++] = (struct held_bar){*r, (size_t)sym, sym_len, (size_t)ival};
     return 0;
 }
 
-static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r) {
-    sqlite3_stmt *st = s->stmt[S_BAR];
-    sqlite3_bind_text(st, 1, r->symbol, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->interval, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, r->start);
-    sqlite3_bind_double(st, 4, r->open);
-    sqlite3_bind_double(st, 5, r->high);
-    sqlite3_bind_double(st, 6, r->low);
-    sqlite3_bind_double(st, 7, r->close);
-    sqlite3_bind_int64(st, 8, r->volume);
+/* Binds r to the 10 parameters of st after the first `at`. */
+static void bind_bar(sqlite3_stmt *st, int at, const struct tp_bar_row *r) {
+    sqlite3_bind_text(st, at + 1, r->symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, at + 2, r->interval, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, at + 3, r->start);
+    sqlite3_bind_double(st, at + 4, r->open);
+    sqlite3_bind_double(st, at + 5, r->high);
+    sqlite3_bind_double(st, at + 6, r->low);
+    sqlite3_bind_double(st, at + 7, r->close);
+    sqlite3_bind_int64(st, at + 8, r->volume);
     if (r->vwap_valid)
-        sqlite3_bind_double(st, 9, r->vwap);
+        sqlite3_bind_double(st, at + 9, r->vwap);
     else
-        sqlite3_bind_null(st, 9);
-    sqlite3_bind_int64(st, 10, r->count);
-    return step_done(s, st, "upsert bar");
+        sqlite3_bind_null(st, at + 9);
+    sqlite3_bind_int64(st, at + 10, r->count);
 }
 
-static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
-    struct sqlite_store *s = (struct sqlite_store *)b;
-    int err = open_txn(s);
-    if (err)
-        return err;
+static int write_bar(struct sqlite_store *s, const struct tp_bar_row *r) {
+    bind_bar(s->stmt[S_BAR], 0, r);
+    return step_done(s, s->stmt[S_BAR], "upsert bar");
+}
+
+static int write_latest(struct sqlite_store *s, const struct tp_latest_row *l) {
     sqlite3_stmt *st = s->stmt[S_LATEST];
     sqlite3_bind_text(st, 1, l->symbol, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, l->time);
@@ -356,15 +535,40 @@ static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
     return step_done(s, st, "upsert latest");
 }
 
-static int sq_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
+static int sq_put_latest(struct tp_store *b, const struct tp_latest_row *l) {
     struct sqlite_store *s = (struct sqlite_store *)b;
-    int err = open_txn(s);
-    if (err)
-        return err;
+    if (s->in_txn)
+        return write_latest(s, l);
+    if (grow(&s->latest, &s->cap_latest, s->nlatest, sizeof *s->latest))
+        return TP_ENOMEM;
+    size_t len = strlen(l->symbol);
+    ptrdiff_t sym = arena_copy(s, l->symbol, len);
+    if (sym < 0)
+        return TP_ENOMEM;
+    s->latest[s->nlatest++] = (struct held_latest){*l, (size_t)sym, len};
+    return 0;
+}
+
+static int write_state(struct sqlite_store *s, const char *symbol, const void *blob, size_t len) {
     sqlite3_stmt *st = s->stmt[S_STATE];
     sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
     return step_done(s, st, "save state");
+}
+
+static int sq_put_state(struct tp_store *b, const char *symbol, const void *blob, size_t len) {
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    if (s->in_txn)
+        return write_state(s, symbol, blob, len);
+    if (grow(&s->states, &s->cap_states, s->nstates, sizeof *s->states))
+        return TP_ENOMEM;
+    size_t sym_len = strlen(symbol);
+    ptrdiff_t sym = arena_copy(s, symbol, sym_len);
+    ptrdiff_t off = arena_copy(s, blob, len);
+    if (sym < 0 || off < 0)
+        return TP_ENOMEM;
+    s->states[s->nstates++] = (struct held_state){(size_t)sym, sym_len, (size_t)off, len};
+    return 0;
 }
 
 /* Reads one integer column of a one-row lookup by key; TP_ENOTFOUND when
@@ -617,8 +821,109 @@ static int sq_put_loss(struct tp_store *b, const char *key, int64_t from, int64_
     return write_alone(s, st, "record a loss");
 }
 
+/* WAL pages that wake the checkpoint thread (SQLite's autocheckpoint
+ * default). */
+#define CHECKPOINT_PAGES 1000
+/* A WAL that has grown this large after a checkpoint is restarted. */
+#define RESTART_PAGES (4 * CHECKPOINT_PAGES)
+
+static void *checkpoint_main(void *arg) {
+    struct checkpointer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->wanted && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop)
+            break;
+        c->wanted = 0;
+        pthread_mutex_unlock(&c->mu);
+        /* The bulk of the copying and the fsyncs, without blocking anyone.
+         * SQLITE_BUSY (another connection's checkpoint) is fine: the next
+         * wake-up tries again. */
+        int nlog = 0, nckpt = 0;
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+        /* The WAL starts over only when a writer finds all of it copied;
+         * a writer that commits all the time rarely does. Then the few
+         * pages added meanwhile are copied while writers wait, and the
+         * next write starts the WAL over (its size limited by
+         * journal_size_limit). */
+        if (nlog >= RESTART_PAGES)
+            sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt);
+        pthread_mutex_lock(&c->mu);
+        c->runs++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* The writer's WAL hook: runs on the processor thread after each commit. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
+    (void)db;
+    (void)name;
+    struct checkpointer *c = arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&c->mu);
+        if (!c->wanted) {
+            c->wanted = 1;
+            pthread_cond_signal(&c->cv);
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+static void checkpointer_free(struct checkpointer *c) {
+    if (!c)
+        return;
+    if (c->started) {
+        pthread_mutex_lock(&c->mu);
+        c->stop = 1;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+    }
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
+
+/* Starts the checkpoint thread of the store at path, whose writer is
+ * s->db; 0 or TP_E* with errbuf filled. */
+static int checkpointer_start(struct sqlite_store *s, const char *path, char *errbuf,
+                              size_t errsize) {
+    struct checkpointer *c = calloc(1, sizeof *c);
+    if (!c)
+        return TP_ENOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    s->ckpt = c;
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot open: %s", path,
+                       c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    /* A connection finds the file in WAL mode, and can checkpoint it, only
+     * once it has read it. */
+    if (sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
+        return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot read: %s", path,
+                       sqlite3_errmsg(c->db));
+    if (pthread_create(&c->thread, NULL, checkpoint_main, c) != 0)
+        return tp_errf(errbuf, errsize, TP_ENOMEM, "--store sqlite:%s: cannot start the "
+                       "checkpoint thread", path);
+    c->started = 1;
+    sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
+    sqlite3_wal_hook(s->db, wal_hook, c);
+    return 0;
+}
+
 static void sq_free(struct tp_store *b) {
     struct sqlite_store *s = (struct sqlite_store *)b;
+    /* The checkpointer's connection closes first, so that the writer's
+     * close, the last one, checkpoints and removes the WAL as before. */
+    if (s->db)
+        sqlite3_wal_hook(s->db, NULL, NULL);
+    checkpointer_free(s->ckpt);
     if (s->in_txn && s->stmt[S_ROLLBACK])
         sqlite3_step(s->stmt[S_ROLLBACK]);
     for (int i = 0; i < NSTMT; i++)
@@ -626,13 +931,13 @@ static void sq_free(struct tp_store *b) {
     sqlite3_close(s->db);
     free(s->ticks);
     free(s->bars);
+    free(s->latest);
+    free(s->states);
+    free(s->keys);
     free(s->arena);
     free(s);
 }
 
-
-/* How long a writer waits for another one's lock (commits are short). */
-#define BUSY_TIMEOUT_MS 30000
 
 /* Runs sql, retrying while another connection holds a lock. The busy
  * handler does not cover every case: SQLite answers SQLITE_BUSY at once
@@ -669,6 +974,18 @@ static const struct tp_store_ops sqlite_ops = {
     .query = sq_query, .free = sq_free, .put_gap = sq_put_gap, .claim = sq_claim,
     .get_epoch = sq_get_epoch, .put_loss = sq_put_loss};
 
+/* Process-wide settings, before SQLite's first use: no memory statistics
+ * (they take a global mutex on every allocation, for numbers nobody reads).
+ * Too late if SQLite was initialised already (harmless: SQLITE_MISUSE). */
+static void configure_once(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static void configure(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
+}
+
 /* Opens a store only to read it: never creates the file or its tables and
  * takes no write lock. A WAL store in a directory this user may not write
  * (no -shm can be made) is opened as immutable, as a last resort. */
@@ -676,6 +993,7 @@ static int open_readonly(struct sqlite_store *s, const char *path, char *errbuf,
     if (access(path, F_OK) != 0)
         return tp_errf(errbuf, errsize, TP_ENOTFOUND, "--store sqlite:%s: no such store", path);
     int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    configure();
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
@@ -717,6 +1035,7 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
     s->base.ops = &sqlite_ops;
     s->base.has_state = 1;
     int err = 0;
+    configure();
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         err = tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot open: %s", path,
@@ -731,14 +1050,19 @@ int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, 
                       path, msg);
         goto fail;
     }
+    char many[64 + BARS_PER_STMT * 24] = "INSERT OR REPLACE INTO bars VALUES ";
+    for (int i = 0; i < BARS_PER_STMT; i++)
+        strcat(many, i ? ",(?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?)");
     for (int i = 0; i < NSTMT; i++)
-        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i] ? stmt_sql[i] : many, -1,
+                               SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK) {
             err = tp_errf(errbuf, errsize, TP_ESTORE,
                           "--store sqlite:%s: the file has an incompatible schema: %s", path,
                           sqlite3_errmsg(s->db));
             goto fail;
         }
+    if ((err = checkpointer_start(s, path, errbuf, errsize)))
+        goto fail;
     *out = &s->base;
     return 0;
 fail:

@@ -73,9 +73,11 @@ dump "$work/a.db" | cmp -s - "$work/a.dump" || fail "a second run changed the ta
 # 3. kill -9 at several moments, then finish
 ticks() { sqlite3 -cmd '.timeout 5000' "$work/b.db" 'SELECT count(*) FROM ticks' 2>/dev/null || echo 0; }
 for target in 5000 25000 50000 75000; do
-  # started directly (not through a shell function) so that $! is tickpipe itself
+  # started directly (not through a shell function) so that $! is tickpipe itself;
+  # batches of 8192 frames (smaller than the default) so that the kills fall
+  # between commits and the re-run with default batches still must match
   "$TP_BIN" run --source "replay:$frames" --store "sqlite:$work/b.db" --deadletter "$work/b.dl" \
-    --bars 1m,5m 2>>"$work/b.err" &
+    --bars 1m,5m --batch 8192 2>>"$work/b.err" &
   pid=$!; pids+=("$pid")
   deadline=$((SECONDS + 60))
   while kill -0 "$pid" 2>/dev/null && [ "$(ticks)" -lt "$target" ] && [ $SECONDS -lt $deadline ]; do

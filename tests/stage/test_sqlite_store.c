@@ -127,10 +127,13 @@ static void contract(void) {
     c.key = "replay:/x";
     CHECK(tp_store_get_checkpoint(st, &c, WHY) == 0 && c.pos == 123 && c.line == 4);
 
-    /* A failure's sentence reaches errbuf: losses go in their own
-     * transaction, never inside a batch. */
+    /* A failure's sentence reaches errbuf: claims go in their own
+     * transaction, never inside an open write transaction (a gap row opens
+     * one; ticks, bars and latest rows are held until the commit). */
     why[0] = '\0';
-    CHECK(tp_store_begin(st, WHY) == 0 && tp_store_put_latest(st, &latest, WHY) == 0);
+    struct tp_gap_row gap2 = {"AAPL", 3000, 4000, "silent"};
+    CHECK(tp_store_begin(st, WHY) == 0 && tp_store_put_latest(st, &latest, WHY) == 0 &&
+          tp_store_put_gap(st, &gap2, WHY) == 0);
     int64_t epoch = -1;
     CHECK(tp_store_claim(st, "kafka:t:0", "me", &epoch, WHY) == TP_EINVAL && epoch == 0);
     CHECKF(strstr(why, "inside a batch") != NULL, "%s", why);

@@ -168,6 +168,7 @@ struct checkpointer {
     pthread_cond_t cv;
     sqlite3 *db;                        /* the thread's own connection */
     int wanted, stop, started;
+    int may_wait;                       /* restart_busy() may wait (checkpoint thread only) */
     int64_t runs;                       /* checkpoints run (for tests and logs) */
 };
 
@@ -827,6 +828,19 @@ static int sq_put_loss(struct tp_store *b, const char *key, int64_t from, int64_
 /* A WAL that has grown this large after a checkpoint is restarted. */
 #define RESTART_PAGES (4 * CHECKPOINT_PAGES)
 
+/* How long a RESTART checkpoint waits for the writer's lock or for
+ * readers, once the WAL has grown past RESTART_WAIT_PAGES. */
+#define RESTART_WAIT_MS 20
+#define RESTART_WAIT_PAGES (16 * CHECKPOINT_PAGES)
+
+static int restart_busy(void *arg, int count) {
+    const struct checkpointer *c = arg;
+    if (!c->may_wait || count >= RESTART_WAIT_MS)
+        return 0;
+    sqlite3_sleep(1);
+    return 1;
+}
+
 static void *checkpoint_main(void *arg) {
     struct checkpointer *c = arg;
     pthread_mutex_lock(&c->mu);
@@ -846,9 +860,16 @@ static void *checkpoint_main(void *arg) {
          * a writer that commits all the time rarely does. Then the few
          * pages added meanwhile are copied while writers wait, and the
          * next write starts the WAL over (its size limited by
-         * journal_size_limit). */
-        if (nlog >= RESTART_PAGES)
+         * journal_size_limit). RESTART holds the write lock while it
+         * waits for readers, so it does not wait (restart_busy()): with
+         * the writer or a reader busy it gives up, and a later wake-up
+         * tries again; only a WAL past RESTART_WAIT_PAGES waits, at most
+         * RESTART_WAIT_MS. Waiting the connection's busy timeout stalled
+         * commits for seconds behind a polling reader. */
+        if (nlog >= RESTART_PAGES) {
+            c->may_wait = nlog >= RESTART_WAIT_PAGES;
             sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt);
+        }
         pthread_mutex_lock(&c->mu);
         c->runs++;
     }
@@ -908,6 +929,7 @@ static int checkpointer_start(struct sqlite_store *s, const char *path, char *er
     if (sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
         return tp_errf(errbuf, errsize, TP_ESTORE, "--store sqlite:%s: cannot read: %s", path,
                        sqlite3_errmsg(c->db));
+    sqlite3_busy_handler(c->db, restart_busy, c);
     if (pthread_create(&c->thread, NULL, checkpoint_main, c) != 0)
         return tp_errf(errbuf, errsize, TP_ENOMEM, "--store sqlite:%s: cannot start the "
                        "checkpoint thread", path);

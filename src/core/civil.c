@@ -1,6 +1,6 @@
 /*
- * civil.c - day numbers of the proleptic Gregorian calendar and FNV-1a
- * (tp_civil.h). The calendar maths counts in 400-year eras of 146097 days,
+ * civil.c - day numbers of the proleptic Gregorian calendar (tp_civil.h;
+ * FNV-1a is inline there). The calendar maths counts in 400-year eras of 146097 days,
  * with years starting on March 1 so that the leap day ends a year; it holds
  * for every date an int64_t day number can name in practice (|y| < 10^12).
  *
@@ -31,11 +31,4 @@ void tp_civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
     *d = (int)(doy - (153 * mp + 2) / 5 + 1);
     *m = (int)(mp < 10 ? mp + 3 : mp - 9);
     *y = yoe + era * 400 + (*m <= 2);
-}
-
-uint64_t tp_fnv1a(uint64_t h, const void *data, size_t len) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
 }

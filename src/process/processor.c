@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/tp_civil.h"
 #include "../core/tp_clock.h"
 #include "../core/tp_deadletter.h"
 #include "../core/tp_error.h"
@@ -131,10 +132,7 @@ struct slot {
 };
 
 static uint64_t hash_bytes(const char *s, size_t len) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return h;
+    return tp_fnv1a(1469598103934665603ULL, s, len);   /* the basis only spreads the table */
 }
 
 static struct slot *slot_for(struct tp_processor *p, uint64_t h, const char *name, size_t len) {

@@ -341,6 +341,8 @@ static int cmp_key(const void *a, const void *b) {
 /* Fills s->keys[0..n) for n held rows and sorts them by key. */
 static int sort_keys(struct sqlite_store *s, size_t n,
                      void (*fill)(const struct sqlite_store *, size_t, struct sort_key *)) {
+    if (n == 0)
+        return 0;   /* s->keys may still be NULL: qsort must not see it */
     if (n > s->cap_keys) {
         struct sort_key *k = realloc(s->keys, n * sizeof *k);
         if (!k)

@@ -1,7 +1,7 @@
 """Fast failover with default settings: after kill -9 of the only `process`
 member, a replacement started at once writes to the store again within 20 s
 (the session of the killed member must expire first: session.timeout.ms,
-10 s by default). Then the same with static membership (--instance): the
+6 s by default). Then the same with static membership (--instance): the
 replacement uses the killed member's id. Debian's librdkafka 2.0.2 mock
 cluster ignores group.instance.id, so there the wait is the same; on a real
 cluster the returning static member gets its partitions back at once.

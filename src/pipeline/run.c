@@ -56,7 +56,9 @@
 #define BUS_BATCHES 8
 #define STOP_DRAIN_MS 2000      /* on SIGINT, how long a live source may still hand over frames */
 #define JSON_MAX (256u << 10)   /* room for one quote's JSON (at most 6 bytes per payload byte) */
-#define COMMIT_GAP_US 1000      /* a live source's commits are at least this far apart */
+#ifndef COMMIT_GAP_US
+#define COMMIT_GAP_US 500       /* a live source's commits are at least this far apart */
+#endif
 
 struct item {
     enum tp_item_kind kind;

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "tp_strlist.h"
+
 enum tp_opt_type {
     TP_OPT_STR,     /* const char **dst */
     TP_OPT_INT,     /* int64_t *dst, bounded by min/max */
@@ -18,9 +20,6 @@ enum tp_opt_type {
     TP_OPT_LIST,    /* struct tp_strlist *dst; repeatable */
     TP_OPT_CHOICE   /* const char **dst; one of the words of metavar "a|b|c" */
 };
-
-#define TP_STRLIST_MAX 64
-struct tp_strlist { const char *v[TP_STRLIST_MAX]; int n; };
 
 struct tp_opt {
     const char *name;      /* long name without "--" */
@@ -56,13 +55,5 @@ void tp_opts_mem_release(struct tp_opts_mem **m);   /* frees *m, sets it NULL */
 int tp_opts_parse(const char *cmd, const char *synopsis, const char *about,
                   const struct tp_opt *table, int argc, char **argv,
                   const char **pos, int maxpos, int *npos, struct tp_opts_mem **mem);
-
-/* Parses a duration ("500ms", "10s", "5m", "1h", "1d", or bare ms) into ms.
- * Returns 0 or TP_EINVAL. */
-int tp_parse_duration(const char *s, int64_t *ms);
-
-/* Parses a time: Unix ms or ISO-8601 UTC ("2025-01-10T11:39:00Z",
- * "2025-01-10T11:39:00.250Z", "2025-01-10"). Returns 0 or TP_EINVAL. */
-int tp_parse_time(const char *s, int64_t *ms);
 
 #endif

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "../core/tp_error.h"
-#include "../core/tp_opts.h"
 #include "../sink/tp_query_out.h"
 #include "../sink/tp_store.h"
 #include "http_int.h"

@@ -49,8 +49,8 @@
 #include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
-#include "../core/tp_opts.h"
 #include "../core/tp_quote.h"
+#include "../core/tp_strlist.h"
 #include "../sink/tp_tap.h"
 #include "tp_kafka_process.h"
 

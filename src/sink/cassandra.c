@@ -40,7 +40,6 @@
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../core/tp_log.h"
-#include "../core/tp_opts.h"
 #include "../codec/tp_decode.h"
 #include "cql_store_int.h"
 #include "../cql/tp_cql.h"

@@ -25,7 +25,7 @@
 #include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
-#include "../core/tp_opts.h"
+#include "../core/tp_timeparse.h"
 #include "cql_store_int.h"
 
 /* ------------------------------------------------------------ map */

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "../core/tp_error.h"
-#include "../core/tp_opts.h"
 #include "../core/tp_intervals.h"
+#include "../core/tp_timeparse.h"
 #include "tp_query_out.h"
 
 struct out {

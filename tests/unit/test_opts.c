@@ -3,7 +3,8 @@
  * the --config half is test_config.c): defaults, "--name value" and
  * "--name=value", flags, positional words, each type's bounds and the
  * usage errors, which must name the option and end in status 2; --help
- * and --print-config end in status 1; and tp_parse_duration().
+ * and --print-config end in status 1. Durations themselves are
+ * test_time_parse.c's.
  */
 #include <string.h>
 #include <unistd.h>
@@ -129,29 +130,9 @@ static void help_and_print(void) {
     CHECK(parse(&v, "--print-config --n 0") == 2);
 }
 
-static void durations(void) {
-    static const struct { const char *s; int64_t ms; } good[] = {
-        {"0", 0}, {"250", 250}, {"500ms", 500}, {"10s", 10000}, {"1.5s", 1500},
-        {"5m", 300000}, {"1h", 3600000}, {"1d", 86400000}, {"0.25s", 250}};
-    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
-        int64_t ms = -1;
-        CHECKF(tp_parse_duration(good[i].s, &ms) == 0 && ms == good[i].ms, "%s -> %lld",
-               good[i].s, (long long)ms);
-    }
-    static const char *const bad[] = {"", "s", "-1s", "1x", "10 s", "1sec", "nan", "inf",
-                                      "1.0005s", "1e300d", "ms"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        int64_t ms = -1;
-        CHECKF(tp_parse_duration(bad[i], &ms) == TP_EINVAL && ms == -1, "%s accepted", bad[i]);
-    }
-    int64_t ms;
-    CHECK(tp_parse_duration(NULL, &ms) == TP_EINVAL);
-}
-
 int main(void) {
     defaults_and_values();
     usage_errors();
     help_and_print();
-    durations();
     return TP_TEST_DONE();
 }

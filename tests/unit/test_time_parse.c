@@ -1,13 +1,15 @@
 /*
- * test_time_parse.c - tp_parse_time, the parser behind every --from/--to:
- * Unix ms, ISO-8601 UTC dates and times, and the inputs it must refuse.
- * Expected values are independent: computed here with timegm(3).
+ * test_time_parse.c - the parsers of src/core/timeparse.c: tp_parse_time,
+ * the parser behind every --from/--to (Unix ms, ISO-8601 UTC dates and
+ * times, and the inputs it must refuse; expected values are independent,
+ * computed here with timegm(3)), and tp_parse_duration, behind every
+ * duration option.
  */
 #include <string.h>
 #include <time.h>
 
 #include "core/tp_error.h"
-#include "core/tp_opts.h"
+#include "core/tp_timeparse.h"
 #include "tp_test.h"
 
 static int64_t utc_ms(int y, int mo, int d, int h, int mi, int s) {
@@ -35,7 +37,27 @@ static void refuse(const char *s) {
     CHECKF(rc == TP_EINVAL && got == -12345, "%s: rc %d got %lld", s, rc, (long long)got);
 }
 
+static void durations(void) {
+    static const struct { const char *s; int64_t ms; } good[] = {
+        {"0", 0}, {"250", 250}, {"500ms", 500}, {"10s", 10000}, {"1.5s", 1500},
+        {"5m", 300000}, {"1h", 3600000}, {"1d", 86400000}, {"0.25s", 250}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        int64_t ms = -1;
+        CHECKF(tp_parse_duration(good[i].s, &ms) == 0 && ms == good[i].ms, "%s -> %lld",
+               good[i].s, (long long)ms);
+    }
+    static const char *const bad[] = {"", "s", "-1s", "1x", "10 s", "1sec", "nan", "inf",
+                                      "1.0005s", "1e300d", "ms"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t ms = -1;
+        CHECKF(tp_parse_duration(bad[i], &ms) == TP_EINVAL && ms == -1, "%s accepted", bad[i]);
+    }
+    int64_t ms;
+    CHECK(tp_parse_duration(NULL, &ms) == TP_EINVAL);
+}
+
 int main(void) {
+    durations();
     /* Unix ms, as stored in every table. */
     expect("0", 0);
     expect("1736509141234", 1736509141234LL);

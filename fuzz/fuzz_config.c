@@ -2,9 +2,9 @@
  * fuzz_config.c - libFuzzer target for config files: the input is written
  * to a file that tp_opts_parse reads with --config against a table of
  * every option type, so the INI reader (src/core/config.c, libinih), the
- * key checks and every value parser of src/core/opts.c see arbitrary
- * bytes. Parsing must end with 0 or 2 and never crash, leak or read out of
- * bounds.
+ * key checks and every value parser of src/cli/opts.c (durations:
+ * src/core/timeparse.c) see arbitrary bytes. Parsing must end with 0 or 2
+ * and never crash, leak or read out of bounds.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/tp_opts.h"
+#include "cli/tp_opts.h"
 
 static char path[64];
 static int fd = -1;

@@ -7,9 +7,9 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
-#include "../core/tp_opts.h"
 #include "../feed/tp_feed.h"
 #include "tp_cmd.h"
+#include "tp_opts.h"
 
 int tp_cmd_feed(int argc, char **argv) {
     struct tp_feed_opts fo = {0};

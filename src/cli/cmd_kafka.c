@@ -26,9 +26,9 @@
 
 #include "../bus/tp_kafka.h"
 #include "../core/tp_error.h"
-#include "../core/tp_opts.h"
 #include "../core/tp_quote.h"
 #include "../core/tp_deadletter.h"
+#include "../core/tp_strlist.h"
 #include "../process/tp_processor.h"
 #include "../sink/tp_store.h"
 #include "../codec/tp_decode.h"
@@ -36,6 +36,7 @@
 #include "../pipeline/tp_kafka_ingest.h"
 #include "../pipeline/tp_kafka_process.h"
 #include "tp_cmd.h"
+#include "tp_opts.h"
 
 /* ---- ingest ------------------------------------------------------------ */
 

@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include "../core/tp_error.h"
-#include "../core/tp_opts.h"
 #include "../sink/tp_query_out.h"
 #include "../sink/tp_store.h"
 #include "tp_cmd.h"
+#include "tp_opts.h"
 
 int tp_cmd_query(int argc, char **argv) {
     const char *store = NULL, *symbol = NULL, *interval = NULL, *from = NULL, *to = NULL;

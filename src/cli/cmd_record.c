@@ -25,9 +25,9 @@
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../core/tp_log.h"
-#include "../core/tp_opts.h"
 #include "../source/tp_source.h"
 #include "tp_cmd.h"
+#include "tp_opts.h"
 
 struct record_cfg {
     const char *source, *symbols, *symbols_file, *tls_ca, *out, *log_level;

@@ -19,12 +19,12 @@
 #include <unistd.h>
 
 #include "../core/tp_error.h"
-#include "../core/tp_opts.h"
 #include "../pipeline/tp_run.h"
 #include "../process/tp_processor.h"
 #include "../sink/tp_store.h"
 #include "../source/tp_source.h"
 #include "tp_cmd.h"
+#include "tp_opts.h"
 
 static void print_summary(const char *word, const struct tp_processor_stats *s) {
     fprintf(stderr,

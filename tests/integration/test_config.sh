@@ -100,13 +100,13 @@ grep -q '^commit-interval = 1500ms$' p1.process.ini && grep -q '^exit-at-end = t
   && grep -q '^kafka-conf = a.b=1$' p1.process.ini && ok || fail "process print-config"
 
 # 5. Every option of every command is a key [tickpipe] may share
-# (src/core/opts.c known_key); a new option must be added there.
+# (src/cli/opts.c known_key); a new option must be added there.
 for cmd in run ingest process query record feed; do
   for opt in $("$TP_BIN" "$cmd" --help | grep -o '^  --[a-z0-9-]*' | sed 's/^  --//'); do
     case $opt in config|print-config|help) continue ;; esac
     printf '[tickpipe]\n%s = 1\n' "$opt" > shared.ini
     out=$("$TP_BIN" feed --config shared.ini --print-config 2>&1)
-    [[ $out == *"unknown key"* ]] && fail "--$opt of $cmd is missing from known_key() in src/core/opts.c"
+    [[ $out == *"unknown key"* ]] && fail "--$opt of $cmd is missing from known_key() in src/cli/opts.c"
   done
 done
 ok

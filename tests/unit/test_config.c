@@ -1,6 +1,6 @@
 /*
  * test_config.c - the INI reader (src/core/config.c) and --config in the
- * option parser (src/core/opts.c): keys and their line numbers, syntax
+ * option parser (src/cli/opts.c): keys and their line numbers, syntax
  * errors and too long lines naming their line, the order defaults <
  * [tickpipe] < [<command>] < flags, list options accumulating, and every
  * kind of bad file giving exit status 2.
@@ -13,7 +13,7 @@
 
 #include "core/tp_config.h"
 #include "core/tp_error.h"
-#include "core/tp_opts.h"
+#include "cli/tp_opts.h"
 #include "tp_test.h"
 
 static char dir[] = "/tmp/tp_test_config.XXXXXX";

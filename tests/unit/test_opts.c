@@ -1,5 +1,5 @@
 /*
- * test_opts.c - the command-line half of the option parser (core/opts.c;
+ * test_opts.c - the command-line half of the option parser (cli/opts.c;
  * the --config half is test_config.c): defaults, "--name value" and
  * "--name=value", flags, positional words, each type's bounds and the
  * usage errors, which must name the option and end in status 2; --help
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/tp_error.h"
-#include "core/tp_opts.h"
+#include "cli/tp_opts.h"
 #include "tp_test.h"
 
 struct vals {

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "tp_strlist.h"
+#include "../core/tp_strlist.h"
 
 enum tp_opt_type {
     TP_OPT_STR,     /* const char **dst */

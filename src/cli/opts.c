@@ -27,9 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp_config.h"
-#include "tp_error.h"
-#include "tp_timeparse.h"
+#include "../core/tp_config.h"
+#include "../core/tp_error.h"
+#include "../core/tp_timeparse.h"
 
 static const char *type_metavar(const struct tp_opt *o) {
     if (o->metavar)

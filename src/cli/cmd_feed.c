@@ -34,7 +34,7 @@ int tp_cmd_feed(int argc, char **argv) {
                            "listens on; runs until SIGINT/SIGTERM.",
                            table, argc, argv, NULL, 0, NULL, &om);
     if (rc)
-        return rc == 1 ? 0 : 2;
+        return rc == TP_OPTS_DONE ? 0 : 2;
     if (tp_cmd_set_log_level("feed", log_level))
         return 2;
     fo.announce = stdout;

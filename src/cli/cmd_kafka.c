@@ -105,8 +105,8 @@ static int ingest_finish(struct ingest *in, int status) {
     return status;
 }
 
-/* Parses the options into in: 0 to go on, -1 after --help (exit 0), or 2
- * on bad usage (printed). */
+/* Parses the options into in: 0 to go on, -1 after --help or
+ * --print-config (exit 0), or 2 on bad usage (printed). */
 static int ingest_parse(struct ingest *in, int argc, char **argv, struct tp_opts_mem **om) {
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &in->source, NULL, "SRC", "where frames come from (yahoo, yahoo:URL, replay:PATH, sim)", 0, 0},
@@ -124,14 +124,14 @@ static int ingest_parse(struct ingest *in, int argc, char **argv, struct tp_opts
         {"flush-timeout", TP_OPT_DUR, &in->flush_ms, "30s", NULL, "how long to wait for deliveries at shutdown", 1, 3600000},
         {"log-level", TP_OPT_CHOICE, &in->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
-    int status = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
-                               "Reads frames, validates them and produces the PricingData bytes "
-                               "to a Kafka topic, keyed by symbol.",
-                               table, argc, argv, NULL, 0, NULL, om);
-    if (!status)
-        status = tp_cmd_set_log_level("ingest", in->log_level);
-    if (status)
-        return status == 1 ? -1 : 2;
+    int rc = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
+                           "Reads frames, validates them and produces the PricingData bytes "
+                           "to a Kafka topic, keyed by symbol.",
+                           table, argc, argv, NULL, 0, NULL, om);
+    if (rc == TP_OPTS_DONE)
+        return -1;
+    if (rc || tp_cmd_set_log_level("ingest", in->log_level))
+        return 2;
     if (!in->source || !in->brokers) {
         fprintf(stderr, "tickpipe ingest: %s is required (see tickpipe ingest --help)\n",
                 in->source ? "--kafka" : "--source");
@@ -183,8 +183,8 @@ struct proc_cfg {
     int exit_at_end, rebuild;
 };
 
-/* Parses the options into c: 0 to go on, -1 after --help (exit 0), or 2
- * on bad usage (printed). */
+/* Parses the options into c: 0 to go on, -1 after --help or
+ * --print-config (exit 0), or 2 on bad usage (printed). */
 static int proc_parse(struct proc_cfg *c, int argc, char **argv, struct tp_opts_mem **om) {
     const struct tp_opt table[] = {
         {"kafka", TP_OPT_STR, &c->brokers, NULL, "BROKERS", "bootstrap brokers host:port[,host:port]", 0, 0},
@@ -207,14 +207,14 @@ static int proc_parse(struct proc_cfg *c, int argc, char **argv, struct tp_opts_
         {"web-root", TP_OPT_STR, &c->web_root, NULL, "DIR", "dashboard files (default: the installed ones, else the build tree's)", 0, 0},
         {"health-stuck", TP_OPT_DUR, &c->health_stuck, "30s", "DUR", "/healthz fails when the processing makes no progress for DUR", 1, 86400000},
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
-    int status = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
-                               "Consumes ticks from Kafka as a consumer-group member and stores "
-                               "ticks, bars and latest with exactly-once results.",
-                               table, argc, argv, NULL, 0, NULL, om);
-    if (!status)
-        status = tp_cmd_set_log_level("process", c->log_level);
-    if (status)
-        return status == 1 ? -1 : 2;
+    int rc = tp_opts_parse("process", "--kafka BROKERS --store STORE [options]",
+                           "Consumes ticks from Kafka as a consumer-group member and stores "
+                           "ticks, bars and latest with exactly-once results.",
+                           table, argc, argv, NULL, 0, NULL, om);
+    if (rc == TP_OPTS_DONE)
+        return -1;
+    if (rc || tp_cmd_set_log_level("process", c->log_level))
+        return 2;
     if (!c->brokers || !c->store_spec) {
         fprintf(stderr, "tickpipe process: %s is required (see tickpipe process --help)\n",
                 c->brokers ? "--store" : "--kafka");

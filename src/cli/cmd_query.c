@@ -41,7 +41,7 @@ int tp_cmd_query(int argc, char **argv) {
                            "JSON. For gaps, --from/--to select the gaps that overlap the range.", table,
                            argc, argv, pos, 1, &npos, &om);
     if (rc)
-        return rc == 1 ? 0 : 2;
+        return rc == TP_OPTS_DONE ? 0 : 2;
     if (npos != 1) {
         fprintf(stderr, "tickpipe query: say what to read: ticks, bars, latest or gaps\n");
         return 2;

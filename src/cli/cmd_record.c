@@ -111,8 +111,8 @@ static int record_loop(struct tp_source *src, FILE *f, const struct record_cfg *
     return 0;
 }
 
-/* Parses the options into c: 0 to go on, -1 after --help (exit 0), or 2
- * on bad usage (printed). */
+/* Parses the options into c: 0 to go on, -1 after --help or
+ * --print-config (exit 0), or 2 on bad usage (printed). */
 static int record_parse(struct record_cfg *c, int argc, char **argv, struct tp_opts_mem **om) {
     const struct tp_opt table[] = {
         {"source", TP_OPT_STR, &c->source, "yahoo", "SRC", "yahoo, yahoo:URL, replay:PATH, replay:- or sim[:count=N,rate=R,symbols=N,seed=S]", 0, 0},
@@ -132,7 +132,7 @@ static int record_parse(struct record_cfg *c, int argc, char **argv, struct tp_o
                            "serve it with tickpipe feed --replay FILE.",
                            table, argc, argv, NULL, 0, NULL, om);
     if (rc)
-        return rc == 1 ? -1 : 2;
+        return rc == TP_OPTS_DONE ? -1 : 2;
     if (tp_cmd_set_log_level("record", c->log_level))
         return 2;
     if (!c->out || !*c->out) {

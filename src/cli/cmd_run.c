@@ -61,8 +61,8 @@ struct run {
     char errbuf[512];
 };
 
-/* Parses the options into x->c and x->po: 0 to go on, -1 after --help
- * (exit 0), or 2 on bad usage (printed). */
+/* Parses the options into x->c and x->po: 0 to go on, -1 after --help or
+ * --print-config (exit 0), or 2 on bad usage (printed). */
 static int run_parse(struct run *x, int argc, char **argv, struct tp_opts_mem **om) {
     struct run_cfg *c = &x->c;
     const struct tp_opt table[] = {
@@ -89,7 +89,7 @@ static int run_parse(struct run *x, int argc, char **argv, struct tp_opts_mem **
                            "them,\naggregates them and stores ticks, bars and latest quotes.",
                            table, argc, argv, NULL, 0, NULL, om);
     if (rc)
-        return rc == 1 ? -1 : 2;
+        return rc == TP_OPTS_DONE ? -1 : 2;
     if (tp_cmd_set_log_level("run", c->log_level))
         return 2;
     x->po = (struct tp_processor_opts){.lateness_ms = c->lateness,

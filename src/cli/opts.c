@@ -2,9 +2,10 @@
  * opts.c - table-driven command-line parsing and --help generation, shared
  * by every subcommand (durations are read by core/timeparse.c).
  *
- * Main thread only. Parsing never exits the process: it returns 0/1/2 and
- * the subcommand decides. Usage errors are printed here, at the CLI edge,
- * naming the option and the offending value.
+ * Main thread only. Parsing never exits the process: it returns 0,
+ * TP_OPTS_DONE or a negative TP_E* code, and the subcommand decides the
+ * exit status. Usage errors are printed here, at the CLI edge, naming the
+ * option and the offending value.
  *
  * --config FILE: every option is also a key of an INI file (the long name
  * without "--"). Settings are applied in this order, later ones winning:
@@ -105,8 +106,8 @@ static int is_choice(const char *choices, const char *val) {
     return 0;
 }
 
-/* Stores an INT, DOUBLE or DUR value into o->dst; 0, or 2 after a usage
- * error naming subj. */
+/* Stores an INT, DOUBLE or DUR value into o->dst; 0, or TP_EINVAL after
+ * printing a usage error naming subj. */
 static int set_number(const char *cmd, const struct tp_opt *o, const char *val, const char *subj) {
     char *end;
     int bounded = o->min < o->max;
@@ -115,23 +116,23 @@ static int set_number(const char *cmd, const struct tp_opt *o, const char *val, 
         long long v = strtoll(val, &end, 10);
         if (errno || end == val || *end) {
             fprintf(stderr, "tickpipe %s: %s: not an integer\n", cmd, subj);
-            return 2;
+            return TP_EINVAL;
         }
         if (bounded && (v < o->min || v > o->max)) {
             fprintf(stderr, "tickpipe %s: %s: out of range [%.0f, %.0f]\n", cmd, subj, o->min,
                     o->max);
-            return 2;
+            return TP_EINVAL;
         }
         *(int64_t *)o->dst = v;
     } else if (o->type == TP_OPT_DOUBLE) {
         double v = strtod(val, &end);
         if (errno || end == val || *end || !isfinite(v)) {
             fprintf(stderr, "tickpipe %s: %s: not a number\n", cmd, subj);
-            return 2;
+            return TP_EINVAL;
         }
         if (bounded && (v < o->min || v > o->max)) {
             fprintf(stderr, "tickpipe %s: %s: out of range [%g, %g]\n", cmd, subj, o->min, o->max);
-            return 2;
+            return TP_EINVAL;
         }
         *(double *)o->dst = v;
     } else {
@@ -139,18 +140,18 @@ static int set_number(const char *cmd, const struct tp_opt *o, const char *val, 
         if (tp_parse_duration(val, &ms) != 0) {
             fprintf(stderr, "tickpipe %s: %s: not a duration (examples: 500ms, 10s, 5m)\n", cmd,
                     subj);
-            return 2;
+            return TP_EINVAL;
         }
         if (ms != 0 && val[strspn(val, "0123456789.")] == '\0') {
             /* "--lateness 10" meant 10 ms silently: a unit is required */
             fprintf(stderr, "tickpipe %s: %s: say the unit (%sms, %ss, %sm)\n", cmd, subj, val,
                     val, val);
-            return 2;
+            return TP_EINVAL;
         }
         if (bounded && (ms < o->min || ms > o->max)) {
             fprintf(stderr, "tickpipe %s: %s: out of range [%.0fms, %.0fms]\n", cmd, subj, o->min,
                     o->max);
-            return 2;
+            return TP_EINVAL;
         }
         *(int64_t *)o->dst = ms;
     }
@@ -158,8 +159,8 @@ static int set_number(const char *cmd, const struct tp_opt *o, const char *val, 
 }
 
 /* Stores one value into o->dst; returns 0 or prints a usage error and
- * returns 2. subj names the value in messages: "--lateness 5x" for a flag,
- * "FILE:LINE: lateness = 5x" for a config key. */
+ * returns TP_EINVAL. subj names the value in messages: "--lateness 5x"
+ * for a flag, "FILE:LINE: lateness = 5x" for a config key. */
 static int set_value(const char *cmd, const struct tp_opt *o, const char *val, const char *subj) {
     switch (o->type) {
     case TP_OPT_STR:
@@ -168,7 +169,7 @@ static int set_value(const char *cmd, const struct tp_opt *o, const char *val, c
     case TP_OPT_CHOICE:
         if (!is_choice(o->metavar, val)) {
             fprintf(stderr, "tickpipe %s: %s: expected one of %s\n", cmd, subj, o->metavar);
-            return 2;
+            return TP_EINVAL;
         }
         *(const char **)o->dst = val;
         return 0;
@@ -180,7 +181,7 @@ static int set_value(const char *cmd, const struct tp_opt *o, const char *val, c
         if (l->n >= TP_STRLIST_MAX) {
             fprintf(stderr, "tickpipe %s: %s: --%s given more than %d times\n", cmd, subj,
                     o->name, TP_STRLIST_MAX);
-            return 2;
+            return TP_EINVAL;
         }
         l->v[l->n++] = val;
         return 0;
@@ -190,7 +191,7 @@ static int set_value(const char *cmd, const struct tp_opt *o, const char *val, c
     case TP_OPT_DUR:
         return set_number(cmd, o, val, subj);
     }
-    return 2;
+    return TP_EINVAL;
 }
 
 static const struct tp_opt *find_opt(const struct tp_opt *table, const char *name, size_t nlen) {
@@ -290,10 +291,10 @@ static int apply_settings(const struct tp_opts_mem *m, int own) {
         if (st->o->type == TP_OPT_FLAG) {
             if (parse_bool(st->val, st->o->dst)) {
                 fprintf(stderr, "tickpipe %s: %s: expected true or false\n", m->cmd, subj);
-                return 2;
+                return TP_EINVAL;
             }
         } else if (set_value(m->cmd, st->o, st->val, subj)) {
-            return 2;
+            return TP_EINVAL;
         }
     }
     return 0;
@@ -304,19 +305,20 @@ static int load_config(const char *cmd, const struct tp_opt *table, const char *
     struct tp_opts_mem *m = calloc(1, sizeof *m);
     if (!m) {
         fprintf(stderr, "tickpipe %s: out of memory\n", cmd);
-        return 2;
+        return TP_ENOMEM;
     }
     *mem = m;
     m->path = path;
     m->cmd = cmd;
     m->table = table;
     char errbuf[1024];
-    if (tp_config_read(path, on_config_key, m, errbuf, sizeof errbuf)) {
+    int err = tp_config_read(path, on_config_key, m, errbuf, sizeof errbuf);
+    if (err) {
         fprintf(stderr, "tickpipe %s: %s\n", cmd, errbuf);
-        return 2;
+        return err;
     }
     if (apply_settings(m, 0) || apply_settings(m, 1))
-        return 2;
+        return TP_EINVAL;
     return 0;
 }
 
@@ -430,7 +432,7 @@ static int parse_word(const char *cmd, const struct tp_opt *table, int argc, cha
         if (!npos || *npos >= maxpos) {
             fprintf(stderr, "tickpipe %s: unexpected argument '%s' (see tickpipe %s --help)\n",
                     cmd, a, cmd);
-            return 2;
+            return TP_EINVAL;
         }
         pos[(*npos)++] = a;
         return 0;
@@ -447,13 +449,13 @@ static int parse_word(const char *cmd, const struct tp_opt *table, int argc, cha
     if (!o) {
         fprintf(stderr, "tickpipe %s: unknown option '--%.*s' (see tickpipe %s --help)\n", cmd,
                 (int)nlen, name, cmd);
-        return 2;
+        return TP_EINVAL;
     }
     const char *val = NULL;
     if (o->type == TP_OPT_FLAG) {
         if (eq) {
             fprintf(stderr, "tickpipe %s: --%s takes no value\n", cmd, o->name);
-            return 2;
+            return TP_EINVAL;
         }
     } else if (eq) {
         val = eq + 1;
@@ -461,7 +463,7 @@ static int parse_word(const char *cmd, const struct tp_opt *table, int argc, cha
         val = argv[++*i];
     } else {
         fprintf(stderr, "tickpipe %s: --%s needs a value (%s)\n", cmd, o->name, type_metavar(o));
-        return 2;
+        return TP_EINVAL;
     }
     if (!o->dst)
         return 0;   /* --config and --print-config acted before */
@@ -476,27 +478,27 @@ int tp_opts_parse(const char *cmd, const char *synopsis, const char *about,
     for (const struct tp_opt *o = table; o->name; o++)
         if (o->def && o->type != TP_OPT_LIST && o->type != TP_OPT_FLAG &&
             set_value(cmd, o, o->def, o->def))
-            return 2;
+            return TP_EINVAL;
     if (npos)
         *npos = 0;
     const char *config = NULL;
-    int print = 0, nconfig = 0;
+    int print = 0, nconfig = 0, err;
     if (scan_early(table, argc, argv, &config, &nconfig, &print)) {
         print_help(cmd, synopsis, about, table);
-        return 1;
+        return TP_OPTS_DONE;
     }
     if (nconfig > 1) {
         fprintf(stderr, "tickpipe %s: --config given more than once\n", cmd);
-        return 2;
+        return TP_EINVAL;
     }
-    if (config && load_config(cmd, table, config, mem))
-        return 2;
+    if (config && (err = load_config(cmd, table, config, mem)))
+        return err;
     for (int i = 1; i < argc; i++)
         if (parse_word(cmd, table, argc, argv, &i, pos, maxpos, npos))
-            return 2;
+            return TP_EINVAL;
     if (print) {
         print_config(cmd, table);
-        return 1;
+        return TP_OPTS_DONE;
     }
     return 0;
 }

@@ -40,11 +40,19 @@ void tp_opts_mem_free(struct tp_opts_mem *m);
 void tp_opts_mem_release(struct tp_opts_mem **m);   /* frees *m, sets it NULL */
 #define TP_OPTS_MEM(m) struct tp_opts_mem *m __attribute__((cleanup(tp_opts_mem_release))) = NULL
 
+/* tp_opts_parse() printed --help or --print-config: the command has
+ * nothing more to do and exits 0. Positive, so never a TP_E* code. */
+#define TP_OPTS_DONE 1
+
 /* Parses argv[1..argc-1] (argv[0] is the subcommand) against table, which
  * ends with an entry whose name is NULL. Non-option words go to pos (up to
- * maxpos; more is a usage error). Returns 0 to continue, 1 when --help or
- * --print-config was printed (exit 0), 2 after printing a usage error to
- * stderr (exit 2). synopsis and about are printed by --help.
+ * maxpos; more is a usage error). Returns 0 to continue, TP_OPTS_DONE when
+ * --help or --print-config was printed to stdout, or a negative TP_E* code
+ * after printing a usage error to stderr: TP_EINVAL for a bad option or
+ * value, the error of tp_config_read() (TP_EIO, TP_EPARSE, ...) for a
+ * --config file that cannot be read, TP_ENOMEM. The command, not this
+ * parser, turns that into an exit status (every command: 0 and 2).
+ * synopsis and about are printed by --help.
  *
  * Every subcommand also takes --config FILE (an INI file whose keys are
  * the option names: section [tickpipe] for every command, then [<cmd>];

@@ -2,9 +2,9 @@
  * test_opts.c - the command-line half of the option parser (cli/opts.c;
  * the --config half is test_config.c): defaults, "--name value" and
  * "--name=value", flags, positional words, each type's bounds and the
- * usage errors, which must name the option and end in status 2; --help
- * and --print-config end in status 1. Durations themselves are
- * test_time_parse.c's.
+ * usage errors, which must name the option and end in TP_EINVAL (TP_EIO
+ * for a --config file that cannot be read); --help and --print-config end
+ * in TP_OPTS_DONE. Durations themselves are test_time_parse.c's.
  */
 #include <string.h>
 #include <unistd.h>
@@ -88,7 +88,8 @@ static void defaults_and_values(void) {
     CHECK(parse(&v, "--store=") == 0 && strcmp(v.store, "") == 0);
 }
 
-/* Each bad line ends in 2 with one message that names what was wrong. */
+/* Each bad line ends in TP_EINVAL with one message that names what was
+ * wrong. */
 static void usage_errors(void) {
     static const struct { const char *words, *must_say; } bad[] = {
         {"--nope", "unknown option '--nope'"},
@@ -108,26 +109,29 @@ static void usage_errors(void) {
         {"--level wa", "expected one of"},
         {"a b c", "unexpected argument 'c'"},
         {"--config a.ini --config b.ini", "--config given more than once"},
-        {"--config /nonexistent/t.ini", "/nonexistent/t.ini"},
     };
     struct vals v;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = parse(&v, bad[i].words);
-        CHECKF(rc == 2 && strstr(said, bad[i].must_say) && strncmp(said, "tickpipe run: ", 14) == 0,
+        CHECKF(rc == TP_EINVAL && strstr(said, bad[i].must_say) &&
+               strncmp(said, "tickpipe run: ", 14) == 0,
                "'%s': status %d, said '%s'", bad[i].words, rc, said);
     }
+    int rc = parse(&v, "--config /nonexistent/t.ini");
+    CHECKF(rc == TP_EIO && strstr(said, "/nonexistent/t.ini") &&
+           strncmp(said, "tickpipe run: ", 14) == 0, "status %d, said '%s'", rc, said);
     char many[4096] = "";
     for (int i = 0; i < TP_STRLIST_MAX + 1; i++)
         strcat(many, "--conf k=v ");
-    CHECK(parse(&v, many) == 2 && strstr(said, "--conf given more than 64 times"));
+    CHECK(parse(&v, many) == TP_EINVAL && strstr(said, "--conf given more than 64 times"));
 }
 
 static void help_and_print(void) {
     struct vals v;
-    CHECK(parse(&v, "--n 0 --help") == 1);      /* --help wins wherever it is */
-    CHECK(parse(&v, "-h") == 1);
-    CHECK(parse(&v, "--print-config --n 9") == 1 && v.n == 9);
-    CHECK(parse(&v, "--print-config --n 0") == 2);
+    CHECK(parse(&v, "--n 0 --help") == TP_OPTS_DONE);   /* --help wins wherever it is */
+    CHECK(parse(&v, "-h") == TP_OPTS_DONE);
+    CHECK(parse(&v, "--print-config --n 9") == TP_OPTS_DONE && v.n == 9);
+    CHECK(parse(&v, "--print-config --n 0") == TP_EINVAL);
 }
 
 int main(void) {

@@ -30,6 +30,8 @@
 
 #include <libwebsockets.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -217,6 +219,14 @@ static int dropping(const struct conn *c) {
     return every > 0 && c->sent >= (uint64_t)every;
 }
 
+/* A burst of frames goes out corked: the kernel packs them into full
+ * segments and sends them when the burst ends, instead of one segment (and
+ * one wake-up of the reader) per frame. Returns 1 when the socket is corked. */
+static int cork(struct conn *c, int on) {
+    lws_sockfd_type fdn = lws_get_socket_fd(c->wsi);
+    return fdn >= 0 && setsockopt(fdn, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0;
+}
+
 static int on_writeable(struct conn *c) {
     struct feed *fd = c->fd;
     const struct feed_replay *r = fd->r;
@@ -228,28 +238,35 @@ static int on_writeable(struct conn *c) {
         lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"shutdown", 8);
         return -1;
     }
-    for (; si < c->nsnap && writes < WRITES_PER_CALLBACK && !dropping(c) &&
-           !lws_send_pipe_choked(c->wsi); si++)
+    /* one poll() per callback: after it, a write the kernel did not take
+     * whole is kept by lws (lws_partial_buffered), which ends the burst */
+    int choked = lws_send_pipe_choked(c->wsi);
+    uint64_t end = c->started ? avail(fd) : 0;
+    int corked = !choked && c->nsnap + (end - c->cur) > 1 && cork(c, 1);
+    for (; si < c->nsnap && writes < WRITES_PER_CALLBACK && !dropping(c) && !choked; si++) {
         if ((rc = send_text(c, &r->f[(uint64_t)c->snaps[si] % r->n])) < 0)
             return -1;
-        else
-            writes += rc;
+        writes += rc;
+        choked = lws_partial_buffered(c->wsi);
+    }
     if (si) {
         memmove(c->snaps, c->snaps + si, (size_t)(c->nsnap - si) * sizeof *c->snaps);
         c->nsnap -= si;
     }
-    uint64_t end = c->started ? avail(fd) : 0;
     while (c->cur < end && writes < WRITES_PER_CALLBACK && scanned < SCAN_PER_CALLBACK &&
-           !dropping(c) && !lws_send_pipe_choked(c->wsi)) {
+           !dropping(c) && !choked) {
         const struct feed_frame *f = &r->f[c->cur % r->n];
         scanned++;
         if (wants(c, f)) {
             if ((rc = send_text(c, f)) < 0)
                 return -1;
             writes += rc;
+            choked = lws_partial_buffered(c->wsi);
         }
         c->cur++;
     }
+    if (corked)
+        cork(c, 0);
     if (c->cur > fd->front)
         fd->front = c->cur;
     if (dropping(c)) {

@@ -44,7 +44,7 @@ struct tp_kafka_consumer {
     struct part_state *parts;
     int nparts;                   /* capacity of parts */
     int fatal;                    /* a hook or librdkafka failed for good */
-    char why[512];
+    char why[1024];
     int closed;
     int close_timed_out;          /* destroy must not try to close again */
 };
@@ -130,9 +130,10 @@ static void on_assign(struct tp_kafka_consumer *c, rd_kafka_topic_partition_list
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t off = -1;
+        char why[sizeof c->why] = "";
         if (c->hooks.assigned && !c->fatal &&
-            c->hooks.assigned(c->hooks.opaque, &facts[i], &off) != 0) {
-            set_fatal(c, "could not resume an assigned partition from the store");
+            c->hooks.assigned(c->hooks.opaque, &facts[i], &off, why, sizeof why) != 0) {
+            set_fatal(c, why[0] ? why : "could not resume an assigned partition from the store");
             off = -1;
         }
         tp->offset = off > 0 ? off : RD_KAFKA_OFFSET_BEGINNING;
@@ -162,9 +163,10 @@ static void on_revoke(struct tp_kafka_consumer *c, rd_kafka_topic_partition_list
     int32_t ids[parts->cnt > 0 ? parts->cnt : 1];
     for (int i = 0; i < parts->cnt; i++)
         ids[i] = parts->elems[i].partition;
+    char why[sizeof c->why] = "";
     if (c->hooks.revoking && parts->cnt > 0 &&
-        c->hooks.revoking(c->hooks.opaque, c->topic, ids, parts->cnt, lost) != 0)
-        set_fatal(c, "could not checkpoint revoked partitions in the store");
+        c->hooks.revoking(c->hooks.opaque, c->topic, ids, parts->cnt, lost, why, sizeof why) != 0)
+        set_fatal(c, why[0] ? why : "could not checkpoint revoked partitions in the store");
     for (int i = 0; i < parts->cnt; i++) {
         struct part_state *ps = part(c, ids[i]);
         if (ps)

@@ -82,16 +82,18 @@ struct tp_kafka_assignment {
 
 /* Rebalance hooks, called on the thread inside tp_kafka_consume().
  * assigned: once per newly assigned partition; sets *offset to the offset
- *   to resume at (from our own checkpoint; < 0 = the earliest). Non-zero
- *   return is fatal.
+ *   to resume at (from our own checkpoint; < 0 = the earliest).
  * revoking: before the consumer gives up partitions (all of them, or the
  *   ones listed); lost = 1 when the group already took them away (session
  *   timeout), so work not yet committed must be discarded, not committed.
- *   Non-zero return is fatal. */
+ * Both return 0, or a negative TP_E* code with a sentence in errbuf: that
+ * is fatal, and the next tp_kafka_consume() returns TP_EFATAL with that
+ * sentence (the hooks print nothing themselves). */
 struct tp_kafka_hooks {
-    int (*assigned)(void *opaque, const struct tp_kafka_assignment *a, int64_t *offset);
+    int (*assigned)(void *opaque, const struct tp_kafka_assignment *a, int64_t *offset,
+                    char *errbuf, size_t errsize);
     int (*revoking)(void *opaque, const char *topic, const int32_t *partitions, int n,
-                    int lost);
+                    int lost, char *errbuf, size_t errsize);
     void *opaque;
 };
 

@@ -231,7 +231,7 @@ struct proc {
     struct tp_store *st;
     struct tp_cmd_http web;
     struct tp_kafka_process *kp;
-    char errbuf[512];
+    char errbuf[1024];
 };
 
 /* Opens the store, the --http server and the pipeline. Returns 0 or the

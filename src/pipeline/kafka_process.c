@@ -91,7 +91,7 @@ struct tp_kafka_process {
     struct tp_processor_stats carried;   /* stats of processors rebuilt after a loss */
     int64_t last_pub;
     char raw[4 * ((TP_PAYLOAD_MAX + 2) / 3) + 1];
-    char errbuf[512];
+    char errbuf[1024];
 };
 
 static struct proc_part *proc_part(struct tp_kafka_process *pr, int32_t partition) {
@@ -105,16 +105,16 @@ static void part_key(struct tp_kafka_process *pr, int32_t partition, char *key, 
 }
 
 /* Registers partition's position with the processor, fenced with epoch;
- * fills *pos and *line from the store's checkpoint. */
+ * fills *pos and *line from the store's checkpoint. Returns the slot, or
+ * a negative TP_E* code with errbuf set. */
 static int register_part(struct tp_kafka_process *pr, int32_t partition, int64_t epoch, int64_t *pos,
-                         int64_t *line) {
+                         int64_t *line, char *errbuf, size_t errsize) {
     char key[512];
     part_key(pr, partition, key, sizeof key);
     int slot = tp_processor_position(pr->p, key, pos, line);
-    if (slot < 0 || (epoch > 0 && tp_processor_fence(pr->p, slot, key, epoch) < 0)) {
-        tp_error("process", "%s: %s", key, tp_processor_last_error(pr->p));
-        return -1;
-    }
+    int rc = slot < 0 ? slot : epoch > 0 ? tp_processor_fence(pr->p, slot, key, epoch) : 0;
+    if (rc < 0)
+        return tp_errf(errbuf, errsize, rc, "%s: %s", key, tp_processor_last_error(pr->p));
     return slot;
 }
 
@@ -133,17 +133,17 @@ static void record_loss(struct tp_kafka_process *pr, int32_t partition, int64_t 
 
 /* The group committed further than this store: wrong store, or reset. */
 static int refuse_behind(struct tp_kafka_process *pr, const struct tp_kafka_assignment *a, int64_t pos,
-                         int have) {
+                         int have, char *errbuf, size_t errsize) {
     char stored[64];
     snprintf(stored, sizeof stored, have ? "is at offset %lld" : "has no checkpoint for it",
              (long long)pos);
-    tp_error("process", "partition %d of %s: the group %s has committed offset %lld but the "
-             "store %s %s. This store is not the one the group writes to, or it was reset. "
-             "Point --store at the group's store, use a --group of its own for this store, or "
-             "start with --rebuild to rebuild this store from its checkpoint (the start of "
-             "the topic for an empty store)", (int)a->partition, a->topic, pr->o.group,
-             (long long)a->committed, pr->o.store_spec, stored);
-    return -1;
+    return tp_errf(errbuf, errsize, TP_EFATAL,
+                   "partition %d of %s: the group %s has committed offset %lld but the "
+                   "store %s %s. This store is not the one the group writes to, or it was reset. "
+                   "Point --store at the group's store, use a --group of its own for this store, "
+                   "or start with --rebuild to rebuild this store from its checkpoint (the start "
+                   "of the topic for an empty store)", (int)a->partition, a->topic, pr->o.group,
+                   (long long)a->committed, pr->o.store_spec, stored);
 }
 
 /* The store's checkpoint lies beyond the end of the log: the topic was
@@ -151,42 +151,40 @@ static int refuse_behind(struct tp_kafka_process *pr, const struct tp_kafka_assi
  * would seek past the end, be reset to the start and skip every message
  * below the checkpoint as an old fetch. */
 static int refuse_ahead(struct tp_kafka_process *pr, const struct tp_kafka_assignment *a,
-                        int64_t pos) {
-    tp_error("process", "partition %d of %s: the store %s has a checkpoint at offset %lld but "
-             "the topic ends at offset %lld. The topic was deleted and re-created, or --brokers "
-             "points at another cluster than the one this store was built from. Point --store "
-             "at this topic's store, or move this store aside and start a new one",
-             (int)a->partition, a->topic, pr->o.store_spec, (long long)pos,
-             (long long)a->log_end);
-    return -1;
+                        int64_t pos, char *errbuf, size_t errsize) {
+    return tp_errf(errbuf, errsize, TP_EFATAL,
+                   "partition %d of %s: the store %s has a checkpoint at offset %lld but the "
+                   "topic ends at offset %lld. The topic was deleted and re-created, or --brokers "
+                   "points at another cluster than the one this store was built from. Point "
+                   "--store at this topic's store, or move this store aside and start a new one",
+                   (int)a->partition, a->topic, pr->o.store_spec, (long long)pos,
+                   (long long)a->log_end);
 }
 
-static int on_assigned(void *opaque, const struct tp_kafka_assignment *a, int64_t *offset) {
+static int on_assigned(void *opaque, const struct tp_kafka_assignment *a, int64_t *offset,
+                       char *errbuf, size_t errsize) {
     struct tp_kafka_process *pr = opaque;
     struct proc_part *pp = proc_part(pr, a->partition);
     char key[512];
     int64_t pos = 0, line = 0, epoch = 0;
-    if (!pp) {
-        tp_error("process", "partition %d of %s is beyond the supported 1024", (int)a->partition,
-                 a->topic);
-        return -1;
-    }
+    if (!pp)
+        return tp_errf(errbuf, errsize, TP_EFATAL, "partition %d of %s is beyond the supported "
+                       "1024", (int)a->partition, a->topic);
     part_key(pr, a->partition, key, sizeof key);
     /* Claim first, then read: a commit of the previous owner either landed
      * before the claim (and we read it) or is refused after it. */
     char why[256];
-    if (tp_store_claim(pr->st, key, pr->owner, &epoch, why, sizeof why) < 0) {
-        tp_error("process", "%s: cannot claim it in the store: %s", key, why);
-        return -1;
-    }
-    int slot = register_part(pr, a->partition, epoch, &pos, &line);
+    int rc = tp_store_claim(pr->st, key, pr->owner, &epoch, why, sizeof why);
+    if (rc < 0)
+        return tp_errf(errbuf, errsize, rc, "%s: cannot claim it in the store: %s", key, why);
+    int slot = register_part(pr, a->partition, epoch, &pos, &line, errbuf, errsize);
     if (slot < 0)
-        return -1;
+        return slot;
     int have = line > 0 || pos > 0;
     if (a->committed > pos && !pr->o.rebuild && tp_store_has_state(pr->st))   /* jsonl keeps none */
-        return refuse_behind(pr, a, pos, have);
+        return refuse_behind(pr, a, pos, have, errbuf, errsize);
     if (a->log_end >= 0 && pos > a->log_end && tp_store_has_state(pr->st))
-        return refuse_ahead(pr, a, pos);
+        return refuse_ahead(pr, a, pos, errbuf, errsize);
     if (a->log_start > pos) {
         record_loss(pr, a->partition, pos, a->log_start,
                     "the log start moved past the checkpoint (retention or deleted records)");
@@ -212,7 +210,7 @@ static void add_stats(struct tp_processor_stats *a, const struct tp_processor_st
 /* Replaces the processor by a fresh one: in-memory symbol state, positions
  * and anything uncommitted are forgotten and reloaded from the store on
  * next use. Used on every revocation (after a commit) and when partitions
- * were lost (without one). */
+ * were lost (without one). A negative TP_E* code with pr->errbuf set. */
 static int rebuild_processor(struct tp_kafka_process *pr) {
     struct tp_processor_stats s;
     tp_processor_stats(pr->p, &s);
@@ -224,10 +222,7 @@ static int rebuild_processor(struct tp_kafka_process *pr) {
         pr->parts[i].slot = -1;
         pr->parts[i].nsrc = 0;
     }
-    int rc = tp_processor_new(&pr->p, pr->st, &pr->o.po, pr->errbuf, sizeof pr->errbuf);
-    if (rc < 0)
-        tp_error("process", "%s", pr->errbuf);
-    return rc;
+    return tp_processor_new(&pr->p, pr->st, &pr->o.po, pr->errbuf, sizeof pr->errbuf);
 }
 
 /* After a refused commit: forget everything uncommitted; partitions still
@@ -248,17 +243,22 @@ static int discard_fenced(struct tp_kafka_process *pr) {
         if (owned[i] < 0)
             continue;
         part_key(pr, (int32_t)i, key, sizeof key);
-        if (tp_store_get_epoch(pr->st, key, &epoch, NULL, 0) < 0)
-            return TP_EFATAL;
+        char why[256];
+        int rc = tp_store_get_epoch(pr->st, key, &epoch, why, sizeof why);
+        if (rc < 0)
+            return tp_errf(pr->errbuf, sizeof pr->errbuf, rc, "%s: cannot read its owner in the "
+                           "store: %s", key, why);
         if (epoch != owned[i]) {
             tp_warn("process", "%s belongs to another member now; ignoring it until the group "
                     "assigns it again", key);
             pp->fenced = 1;
             continue;
         }
-        int slot = register_part(pr, (int32_t)i, epoch, &pos, &line);
-        if (slot < 0 || tp_kafka_consumer_seek(pr->c, (int32_t)i, pos, pr->errbuf,
-                                               sizeof pr->errbuf) < 0)
+        int slot = register_part(pr, (int32_t)i, epoch, &pos, &line, pr->errbuf,
+                                 sizeof pr->errbuf);
+        if (slot < 0)
+            return slot;
+        if (tp_kafka_consumer_seek(pr->c, (int32_t)i, pos, pr->errbuf, sizeof pr->errbuf) < 0)
             return TP_EFATAL;
         *pp = (struct proc_part){.slot = slot, .epoch = epoch, .next = pos, .line = line,
                                  .stored = pos};
@@ -304,7 +304,7 @@ static int proc_commit(struct tp_kafka_process *pr) {
 }
 
 static int on_revoking(void *opaque, const char *topic, const int32_t *partitions, int n,
-                       int lost) {
+                       int lost, char *errbuf, size_t errsize) {
     struct tp_kafka_process *pr = opaque;
     (void)topic;
     (void)partitions;
@@ -318,16 +318,15 @@ static int on_revoking(void *opaque, const char *topic, const int32_t *partition
         pr->revoking = 1;
         int rc = proc_commit(pr);
         pr->revoking = 0;
-        if (rc < 0) {
-            tp_error("process", "checkpoint before revocation failed: %s",
-                     tp_processor_last_error(pr->p));
-            return -1;
-        }
+        if (rc < 0)
+            return tp_errf(errbuf, errsize, rc, "checkpoint before revocation failed: %s",
+                           pr->errbuf[0] ? pr->errbuf : tp_processor_last_error(pr->p));
     }
     /* Forget all in-memory state and positions: whichever partitions come
      * back later resume from what the store holds then, which another
      * instance may have advanced meanwhile. */
-    return rebuild_processor(pr) < 0 ? -1 : 0;
+    int rc = rebuild_processor(pr);
+    return rc < 0 ? tp_errf(errbuf, errsize, rc, "%s", pr->errbuf) : 0;
 }
 
 /* Finds (registering on first sight) the source a message's position
@@ -507,6 +506,7 @@ static int proc_loop(struct tp_kafka_process *pr) {
     pr->last_commit = pr->last_lag = tp_mono_ms();
     while (!*pr->o.stop) {
         struct tp_kafka_msg m;
+        pr->errbuf[0] = '\0';   /* set below by whichever step fails */
         int rc = tp_kafka_consume(pr->c, &m, 100, pr->errbuf, sizeof pr->errbuf);
         if (rc == 0)
             rc = proc_message(pr, &m);
@@ -520,7 +520,8 @@ static int proc_loop(struct tp_kafka_process *pr) {
         if (rc == 0 && pr->pending && now - pr->last_commit >= pr->o.commit_ms)
             rc = proc_commit(pr);
         if (rc < 0) {
-            snprintf(pr->errbuf, sizeof pr->errbuf, "%s", tp_processor_last_error(pr->p));
+            if (!pr->errbuf[0])   /* the processor's (a commit, an apply) */
+                snprintf(pr->errbuf, sizeof pr->errbuf, "%s", tp_processor_last_error(pr->p));
             return rc;
         }
         if (now - pr->last_lag >= pr->o.lag_ms) {

@@ -38,8 +38,8 @@ def main():
                         timeout=120, check=False)
         if st != 1:
             h.fail("a store ahead of the topic's end was fed: exit %d: %s" % (st, err[-2000:]))
-        if not re.search(r"partition \d of ticks: the store \S+ has a checkpoint at offset \d+ "
-                         r"but the topic ends at offset \d+", err):
+        if not re.search(r"^tickpipe process: partition \d of ticks: the store \S+ has a "
+                         r"checkpoint at offset \d+ but the topic ends at offset \d+", err, re.M):
             h.fail("the refusal does not name partition and positions: " + err[-2000:])
         if h.count_ticks(db) != before:
             h.fail("the refused member changed the store")

@@ -27,8 +27,11 @@ def main():
                         timeout=120, check=False)
         if st != 1:
             h.fail("a store behind the group was used: exit %d: %s" % (st, err[-2000:]))
-        m = re.search(r"partition (\d) of ticks: the group g has committed offset (\d+) but the "
-                      r"store \S+ has no checkpoint for it.*--rebuild", err)
+        # The refusal is the command's own error line, printed once, not a log
+        # line followed by a generic "could not resume" message.
+        m = re.search(r"^tickpipe process: partition (\d) of ticks: the group g has committed "
+                      r"offset (\d+) but the store \S+ has no checkpoint for it.*--rebuild", err,
+                      re.M)
         if not m:
             h.fail("the refusal does not name partition, positions and --rebuild: " + err[-2000:])
         if h.count_ticks(second) != 0:

@@ -11,6 +11,12 @@
 #include "tp_cmd.h"
 #include "tp_opts.h"
 
+static void replay_done(void *opaque, const struct tp_feed_stats *s) {
+    (void)opaque;
+    fprintf(stderr, "tickpipe feed: replay done frames=%llu sent=%llu\n",
+            (unsigned long long)s->frames, (unsigned long long)s->sent);
+}
+
 int tp_cmd_feed(int argc, char **argv) {
     struct tp_feed_opts fo = {0};
     const char *log_level = NULL;
@@ -39,11 +45,15 @@ int tp_cmd_feed(int argc, char **argv) {
         return 2;
     fo.announce = stdout;
     fo.stop = tp_stop_flag();
+    fo.on_replay_done = replay_done;
     char errbuf[512] = "";
-    int err = tp_feed_run(&fo, errbuf, sizeof errbuf);
+    struct tp_feed_stats st;
+    int err = tp_feed_run(&fo, &st, errbuf, sizeof errbuf);
     if (err) {
         fprintf(stderr, "tickpipe feed: %s\n", errbuf);
         return err == TP_EINVAL ? 2 : 1;
     }
+    fprintf(stderr, "tickpipe feed: stopped connections=%llu sent=%llu\n",
+            (unsigned long long)st.connections, (unsigned long long)st.sent);
     return 0;
 }

@@ -382,8 +382,10 @@ static void tick(lws_sorted_usec_list_t *sul) {
     }
     if (!fd->done_logged && fd->limit != UINT64_MAX && caught_up(fd)) {
         fd->done_logged = 1;
-        fprintf(stderr, "tickpipe feed: replay done frames=%llu sent=%llu\n",
-                (unsigned long long)fd->limit, (unsigned long long)fd->sent);
+        if (fd->o->on_replay_done) {
+            struct tp_feed_stats s = {fd->limit, fd->connections, fd->sent};
+            fd->o->on_replay_done(fd->o->opaque, &s);
+        }
     }
     if (fd->sent_log)
         fflush(fd->sent_log);
@@ -511,7 +513,8 @@ static int check_opts(const struct tp_feed_opts *o, char *errbuf, size_t errsize
     return 0;
 }
 
-int tp_feed_run(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
+int tp_feed_run(const struct tp_feed_opts *o, struct tp_feed_stats *st, char *errbuf,
+                size_t errsize) {
     struct feed fd;
     memset(&fd, 0, sizeof fd);
     fd.o = o;
@@ -532,9 +535,9 @@ int tp_feed_run(const struct tp_feed_opts *o, char *errbuf, size_t errsize) {
             if (lws_service(fd.ctx, 0) < 0)
                 break;
         shut_down(&fd);
-        fprintf(stderr, "tickpipe feed: stopped connections=%llu sent=%llu\n",
-                (unsigned long long)fd.connections, (unsigned long long)fd.sent);
     }
+    if (st)
+        *st = (struct tp_feed_stats){fd.limit, fd.connections, fd.sent};
     if (fd.ctx)
         lws_context_destroy(fd.ctx);
     if (fd.sent_log)

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed/feed_control.h"
+#include "codec/tp_control.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    struct feed_control fc;
-    if (tp_feed_control_parse((const char *)data, size, &fc) != 0) {
+    struct tp_control fc;
+    if (tp_control_parse((const char *)data, size, &fc) != 0) {
         if (fc.n || fc.symbols || fc.lens)
             abort();
         return 0;
@@ -22,6 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < fc.n; i++)
         if (fc.symbols[i][fc.lens[i]] != '\0' || fc.lens[i] > size)
             abort();
-    tp_feed_control_free(&fc);
+    tp_control_free(&fc);
     return 0;
 }

@@ -40,7 +40,7 @@
 
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
-#include "feed_control.h"
+#include "../codec/tp_control.h"
 #include "feed_replay.h"
 
 #define STAGE "feed"
@@ -118,7 +118,7 @@ static void start_conn(struct conn *c) {
 }
 
 /* Applies one valid control message; returns 0 or -1 on out of memory. */
-static int apply_control(struct conn *c, const struct feed_control *fc) {
+static int apply_control(struct conn *c, const struct tp_control *fc) {
     struct feed *fd = c->fd;
     int sub = fc->subscribe;
     if (sub && !c->started)
@@ -145,13 +145,13 @@ static int apply_control(struct conn *c, const struct feed_control *fc) {
 
 /* Returns 0, or -1 when the message is malformed (the socket is closed). */
 static int on_control(struct conn *c, const char *text, size_t len) {
-    struct feed_control fc;
+    struct tp_control fc;
     int rc = -1;
-    if (tp_feed_control_parse(text, len, &fc) == 0)
+    if (tp_control_parse(text, len, &fc) == 0)
         rc = apply_control(c, &fc);
     else
         tp_info(STAGE, "connection %d: malformed control message; closing", c->id);
-    tp_feed_control_free(&fc);
+    tp_control_free(&fc);
     if (!rc)
         lws_callback_on_writable(c->wsi);
     return rc;

@@ -1,12 +1,15 @@
 /*
- * feed_control.c - parses a feed client's control message into a list of
+ * control.c - parses a streamer client's control message into a list of
  * symbol names, apart from the connection that received it so that the
- * parser can be fuzzed on its own (fuzz/fuzz_feed_control.c). The message
+ * parser can be fuzzed on its own (fuzz/fuzz_feed_control.c). Lives in the
+ * codec with the other wire formats, so jansson stays behind one part. The message
  * must be one JSON object with exactly one member, "subscribe" or
  * "unsubscribe", whose value is an array of strings; duplicated keys are
  * malformed. Pure; any thread.
  */
-#include "feed_control.h"
+#include "tp_control.h"
+
+#include "../core/tp_error.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -33,21 +36,21 @@ static json_t *control_array(json_t *root, int *subscribe) {
     return arr;
 }
 
-int tp_feed_control_parse(const char *text, size_t len, struct feed_control *fc) {
+int tp_control_parse(const char *text, size_t len, struct tp_control *fc) {
     memset(fc, 0, sizeof *fc);
     json_error_t err;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     json_t *arr = root ? control_array(root, &fc->subscribe) : NULL;
-    int rc = arr ? 0 : -1;
+    int rc = arr ? 0 : TP_EPARSE;
     size_t n = arr ? json_array_size(arr) : 0;
     if (n && (!(fc->symbols = calloc(n, sizeof *fc->symbols)) ||
               !(fc->lens = calloc(n, sizeof *fc->lens))))
-        rc = -1;
+        rc = TP_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         json_t *v = json_array_get(arr, i);
         size_t l = json_string_length(v);
         if (!(fc->symbols[i] = malloc(l + 1))) {
-            rc = -1;
+            rc = TP_ENOMEM;
             break;
         }
         memcpy(fc->symbols[i], json_string_value(v), l + 1);
@@ -56,11 +59,11 @@ int tp_feed_control_parse(const char *text, size_t len, struct feed_control *fc)
     }
     json_decref(root);
     if (rc)
-        tp_feed_control_free(fc);
+        tp_control_free(fc);
     return rc;
 }
 
-void tp_feed_control_free(struct feed_control *fc) {
+void tp_control_free(struct tp_control *fc) {
     for (size_t i = 0; i < fc->n; i++)
         free(fc->symbols[i]);
     free(fc->symbols);

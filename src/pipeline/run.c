@@ -17,9 +17,13 @@
  * fields while the processor has a backlog (two batches or more waiting)
  * and leaves it to the processor while it keeps up.
  *
- * Commit policy: the caller's thread commits whenever the bus is empty,
- * and at least once a second under a steady backlog (besides the
- * processor's own commit every batch_ticks items).
+ * Commit policy: the caller's thread commits whenever it has caught up
+ * with the source (the bus is empty and the reader is waiting on the
+ * source, not merely still decoding the next batch), and at least once a
+ * second under a steady backlog (besides the processor's own commit every
+ * batch_ticks items). A replay of a file thus commits every batch_ticks
+ * items or every second, not each time the processor overtakes the reader:
+ * at 20,000 symbols each commit writes a latest and a state row per symbol.
  *
  * Positioned sources (replay of a file) are resumed from the checkpoint the
  * processor finds in the store, unless the file was replaced since (its
@@ -38,6 +42,7 @@
  * never waits for the HTTP thread.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +93,7 @@ struct reader {
     int render_batch;         /* render in the batch being filled */
     int live;                 /* a live source that reports gaps */
     struct tp_metrics *m;     /* NULL without --http */
+    atomic_int waiting;       /* the source had no frame at once: what came is on the bus */
     int err;
     char errbuf[512];
 };
@@ -223,10 +229,14 @@ static void *reader_main(void *arg) {
         }
         err = tp_source_next(r->src, &raw, wait_ms, r->errbuf, sizeof r->errbuf);
         if (err == TP_EAGAIN) {
+            /* said before the push, so the processor that takes this batch
+             * off an empty bus knows it has caught up and commits at once */
+            atomic_store_explicit(&r->waiting, 1, memory_order_relaxed);
             if ((err = push_batch(r, &b)) || *r->stop)
                 break;
             continue;
         }
+        atomic_store_explicit(&r->waiting, 0, memory_order_relaxed);
         if (err)
             break;
         if (raw.len > ARENA_BYTES / 2) {
@@ -408,10 +418,12 @@ static int process_loop(struct tp_run *run) {
         struct tp_queue_stats qs;
         tp_queue_stats(run->bus, &qs);
         int64_t now = tp_mono_ms(), now_us = tp_metrics_now_us();
+        int caught_up = qs.depth == 0 && atomic_load_explicit(&run->r.waiting,
+                                                                memory_order_relaxed);
         wait_ms = 200;
-        if (qs.depth == 0 && pending && now_us - last_commit_us < COMMIT_GAP_US) {
+        if (caught_up && pending && now_us - last_commit_us < COMMIT_GAP_US) {
             wait_ms = 1;   /* too soon after the last commit: gather what comes meanwhile */
-        } else if (qs.depth == 0 || now - last_commit >= 1000) {
+        } else if (caught_up || now - last_commit >= 1000) {
             if ((err = tp_processor_commit(run->p)))
                 return err;
             last_commit = now;

@@ -5,9 +5,9 @@
 # Usage: scripts/check-symbols.sh LIBRARY.a. Exit 1 with one line per breach.
 set -euo pipefail
 lib=${1:?usage: check-symbols.sh LIBRARY.a}
-[ -r "$lib" ] || { echo "check-symbols: cannot read $lib" >&2; exit 2; }
-bad=$(nm -g --defined-only "$lib" | awk 'NF == 3 { print $3 }' |
-      grep -vE '^(tp_|TP_|__)' | sort -u || true)
+[ -f "$lib" ] && [ -r "$lib" ] || { echo "check-symbols: cannot read $lib (want the library archive)" >&2; exit 2; }
+syms=$(nm -g --defined-only "$lib") || { echo "check-symbols: nm cannot read $lib" >&2; exit 2; }
+bad=$(awk 'NF == 3 { print $3 }' <<< "$syms" | grep -vE '^(tp_|TP_|__)' | sort -u || true)
 [ -z "$bad" ] && exit 0
 while IFS= read -r s; do
   echo "symbols: $s is exported without the tp_ prefix (make it static or rename it)" >&2

@@ -19,4 +19,9 @@ esac
 case $out in
   *tp_fine*) echo "test_symbols: tp_fine was reported: $out" >&2; exit 1 ;;
 esac
+# Something that is not an archive (a build directory) is an error, not a pass.
+rc=0; bash "$check" "$TP_BUILD" 2>/dev/null || rc=$?
+if [ "$rc" != 2 ]; then
+  echo "test_symbols: check-symbols.sh on a directory exited $rc, want 2" >&2; exit 1
+fi
 echo "test_symbols: ok"

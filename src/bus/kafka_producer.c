@@ -28,11 +28,9 @@
 #include "../core/tp_log.h"
 #include "kafka_int.h"
 
-#define TOPICS_MAX 4
-
 struct tp_kafka_producer {
     rd_kafka_t *rk;
-    rd_kafka_topic_t *rkt[TOPICS_MAX];   /* handles of the topics produced to */
+    rd_kafka_topic_t **rkt;      /* handles of the topics produced to, nrkt of them */
     int nrkt;
     struct tp_kafka_producer_stats st;
     int failed;                  /* latched: a delivery failed or fatal error */
@@ -134,17 +132,20 @@ static int latched(struct tp_kafka_producer *p, char *errbuf, size_t errsize) {
     return tp_errf(errbuf, errsize, TP_EFATAL, "%s", p->why);
 }
 
-/* The handle for topic, created on first use; NULL when librdkafka
- * refuses the name. */
+/* The handle for topic, created on first use and kept until the producer
+ * is freed (a handful of topics: the main one and the dead-letter one);
+ * NULL when librdkafka refuses the name or memory runs out. */
 static rd_kafka_topic_t *topic_handle(struct tp_kafka_producer *p, const char *topic) {
     for (int i = 0; i < p->nrkt; i++)
         if (strcmp(rd_kafka_topic_name(p->rkt[i]), topic) == 0)
             return p->rkt[i];
+    rd_kafka_topic_t **v = realloc(p->rkt, (size_t)(p->nrkt + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    p->rkt = v;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topic, NULL);
-    if (rkt && p->nrkt < TOPICS_MAX)
+    if (rkt)
         p->rkt[p->nrkt++] = rkt;
-    else if (rkt)     /* more topics than slots: librdkafka shares the object anyway */
-        rd_kafka_topic_destroy(rkt);
     return rkt;
 }
 
@@ -223,5 +224,6 @@ void tp_kafka_producer_free(struct tp_kafka_producer *p) {
             rd_kafka_topic_destroy(p->rkt[i]);
         rd_kafka_destroy(p->rk);
     }
+    free(p->rkt);
     free(p);
 }

@@ -9,6 +9,7 @@
 #include "../core/tp_error.h"
 #include "../core/tp_log.h"
 #include "tp_cmd.h"
+#include "tp_opts.h"
 
 /* Reads a symbols file (one per line or comma separated, lines of any
  * length; # starts a comment) into a malloc'ed comma list. */
@@ -69,4 +70,10 @@ int tp_cmd_set_log_level(const char *cmd, const char *level) {
     }
     tp_log_level = lvl;
     return 0;
+}
+
+int tp_cmd_opts_end(int rc, const char *cmd, const char *log_level) {
+    if (rc == TP_OPTS_DONE)
+        return -1;
+    return rc ? 2 : tp_cmd_set_log_level(cmd, log_level);
 }

@@ -39,10 +39,8 @@ int tp_cmd_feed(int argc, char **argv) {
                            "URL has ?version=2), paced by the recorded receive times. Prints the URL it\n"
                            "listens on; runs until SIGINT/SIGTERM.",
                            table, argc, argv, NULL, 0, NULL, &om);
-    if (rc)
-        return rc == TP_OPTS_DONE ? 0 : 2;
-    if (tp_cmd_set_log_level("feed", log_level))
-        return 2;
+    if ((rc = tp_cmd_opts_end(rc, "feed", log_level)))
+        return rc < 0 ? 0 : rc;
     fo.announce = stdout;
     fo.stop = tp_stop_flag();
     fo.on_replay_done = replay_done;

@@ -128,10 +128,8 @@ static int ingest_parse(struct ingest *in, int argc, char **argv, struct tp_opts
                            "Reads frames, validates them and produces the PricingData bytes "
                            "to a Kafka topic, keyed by symbol.",
                            table, argc, argv, NULL, 0, NULL, om);
-    if (rc == TP_OPTS_DONE)
-        return -1;
-    if (rc || tp_cmd_set_log_level("ingest", in->log_level))
-        return 2;
+    if ((rc = tp_cmd_opts_end(rc, "ingest", in->log_level)))
+        return rc;
     if (!in->source || !in->brokers) {
         fprintf(stderr, "tickpipe ingest: %s is required (see tickpipe ingest --help)\n",
                 in->source ? "--kafka" : "--source");
@@ -211,10 +209,8 @@ static int proc_parse(struct proc_cfg *c, int argc, char **argv, struct tp_opts_
                            "Consumes ticks from Kafka as a consumer-group member and stores "
                            "ticks, bars and latest with exactly-once results.",
                            table, argc, argv, NULL, 0, NULL, om);
-    if (rc == TP_OPTS_DONE)
-        return -1;
-    if (rc || tp_cmd_set_log_level("process", c->log_level))
-        return 2;
+    if ((rc = tp_cmd_opts_end(rc, "process", c->log_level)))
+        return rc;
     if (!c->brokers || !c->store_spec) {
         fprintf(stderr, "tickpipe process: %s is required (see tickpipe process --help)\n",
                 c->brokers ? "--store" : "--kafka");

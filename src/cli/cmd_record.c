@@ -131,10 +131,8 @@ static int record_parse(struct record_cfg *c, int argc, char **argv, struct tp_o
                            "Unix ms and a TAB, appending to FILE. Replay it with --source replay:FILE or\n"
                            "serve it with tickpipe feed --replay FILE.",
                            table, argc, argv, NULL, 0, NULL, om);
-    if (rc)
-        return rc == TP_OPTS_DONE ? -1 : 2;
-    if (tp_cmd_set_log_level("record", c->log_level))
-        return 2;
+    if ((rc = tp_cmd_opts_end(rc, "record", c->log_level)))
+        return rc;
     if (!c->out || !*c->out) {
         fprintf(stderr, "tickpipe record: --out FILE is required\n");
         return 2;

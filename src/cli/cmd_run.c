@@ -88,10 +88,8 @@ static int run_parse(struct run *x, int argc, char **argv, struct tp_opts_mem **
                            "Runs every stage in one process: reads frames from the source, decodes "
                            "them,\naggregates them and stores ticks, bars and latest quotes.",
                            table, argc, argv, NULL, 0, NULL, om);
-    if (rc)
-        return rc == TP_OPTS_DONE ? -1 : 2;
-    if (tp_cmd_set_log_level("run", c->log_level))
-        return 2;
+    if ((rc = tp_cmd_opts_end(rc, "run", c->log_level)))
+        return rc;
     x->po = (struct tp_processor_opts){.lateness_ms = c->lateness,
                                        .deadletter_path = c->deadletter,
                                        .batch_ticks = (int)c->batch};

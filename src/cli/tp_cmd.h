@@ -27,6 +27,11 @@ int tp_log_level_parse(const char *s);
  * usage error for subcommand cmd and returns 2 (else 0). */
 int tp_cmd_set_log_level(const char *cmd, const char *level);
 
+/* What a command does after tp_opts_parse() returned rc, then sets the log
+ * level: -1 when --help or --print-config was printed (exit 0), 2 after a
+ * usage error or a bad --log-level (printed; exit 2), 0 to go on. */
+int tp_cmd_opts_end(int rc, const char *cmd, const char *log_level);
+
 /* Reads --symbols-file PATH (symbols one per line or comma separated, any
  * line length, # comments) into a malloc'ed comma list the caller frees;
  * NULL with errbuf filled when it cannot be read or holds no symbol. */

@@ -56,11 +56,15 @@ def timed(args, **kw):
 
 
 def bench_ingest(wd, frames):
+    """Medians of: ingest of the file (each message carries the tp-pos
+    header that lets `process` drop frames a restarted ingest produces
+    again), ingest of the same frames from stdin (no position, so no
+    header: the same messages kcat sends), and kcat."""
     kin = wd("kcat.in")
     nk = kcat_input(frames, kin)
-    ours, theirs = [], []
+    ours, bare, theirs = [], [], []
     for i in range(RUNS):
-        mock = h.Mock(brokers=1, topics=(("ticks", 4),))
+        mock = h.Mock(brokers=1, topics=(("ticks", 4), ("bare", 4), ("kc", 4)))
         try:
             dt, err = timed([h.TP_BIN, "ingest", "--source", "replay:" + frames, "--kafka",
                              mock.bootstrap], text=True)
@@ -68,6 +72,13 @@ def bench_ingest(wd, frames):
             if s["delivered"] != s["produced"]:
                 h.fail("ingest lost messages: %s" % s)
             ours.append(s["frames"] / dt)
+            with open(frames, "rb") as f:
+                dt, err = timed([h.TP_BIN, "ingest", "--source", "replay:-", "--kafka",
+                                 mock.bootstrap, "--topic", "bare"], stdin=f)
+            sb = h.summary(err.decode())
+            if sb["delivered"] != sb["produced"] or sb["produced"] != s["produced"]:
+                h.fail("ingest from stdin lost messages: %s" % sb)
+            bare.append(sb["frames"] / dt)
             with open(kin, "rb") as f:
                 dt, _ = timed(["kcat", "-P", "-b", mock.bootstrap, "-t", "kc", "-K", "\t",
                                "-D", DELIM.decode(), "-X", "enable.idempotence=true",
@@ -77,7 +88,8 @@ def bench_ingest(wd, frames):
             theirs.append(nk / dt)
         finally:
             mock.stop()
-    return statistics.median(ours), statistics.median(theirs), s["produced"], nk
+    return (statistics.median(ours), statistics.median(bare), statistics.median(theirs),
+            s["produced"], nk)
 
 
 def bench_process(wd, frames):
@@ -174,10 +186,12 @@ def main():
         frames = wd("frames.txt")
         h.gen_frames(frames, N, symbols=50, seed=7)
         if "ingest" in PARTS:
-            ours, kcat, produced, nk = bench_ingest(wd, frames)
+            ours, bare, kcat, produced, nk = bench_ingest(wd, frames)
             print("ingest  : %9.0f frames/s   kcat: %9.0f msgs/s   ratio %.2f   "
                   "(%d frames, %d produced, %d by kcat, median of %d)"
                   % (ours, kcat, ours / kcat, N, produced, nk, RUNS))
+            print("ingest from stdin (no tp-pos header): %9.0f frames/s   ratio to kcat %.2f"
+                  % (bare, bare / kcat))
         if "process" in PARTS:
             proc = bench_process(wd, frames)
             print("process : %9.0f messages/s into SQLite (from assignment to end of topic)"

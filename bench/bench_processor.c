@@ -5,9 +5,11 @@
  * the state blobs are still serialised at each commit, as for a real store).
  * Five runs per bar setting; prints the median ticks per CPU second.
  *
- *   bench_processor FRAMES_FILE [BARS...]     e.g. 1m 1s,5s,10s,...,1d
+ *   bench_processor [--no-hints] FRAMES_FILE [BARS...]   e.g. 1m 1s,5s,10s,...,1d
  *
- * BARS defaults to "1m" and all 12 intervals. Run on a release build.
+ * BARS defaults to "1m" and all 12 intervals. The processor is told each
+ * tick's symbol TP_PROCESSOR_LOOKAHEAD ticks ahead, as `run` does;
+ * --no-hints leaves that out. Run on a release build.
  * For instructions per tick: valgrind --tool=callgrind bench_processor
  * FRAMES_FILE BARS (one setting), and divide by the ticks printed.
  */
@@ -65,7 +67,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* One pass over all frames; returns CPU seconds, or -1 on an error. */
-static double run_once(const struct frame *fr, size_t n, const char *bars, int64_t *late) {
+static double run_once(const struct frame *fr, size_t n, const char *bars, int hints,
+                       int64_t *late) {
     struct tp_store st = {.ops = &null_ops, .has_state = 1};
     struct tp_processor_opts o = {.lateness_ms = -1, .batch_ticks = 65536};
     char err[256];
@@ -77,6 +80,11 @@ static double run_once(const struct frame *fr, size_t n, const char *bars, int64
     }
     double t0 = cpu_s();
     for (size_t i = 0; i < n; i++) {
+        if (hints && i + TP_PROCESSOR_LOOKAHEAD < n) {   /* as `run` drives it */
+            const struct frame *h = &fr[i + TP_PROCESSOR_LOOKAHEAD];
+            tp_sv id = h->q.v[TP_F_ID].sv;
+            tp_processor_hint(p, (const char *)h->payload + id.off, id.len);
+        }
         struct tp_item it = {.kind = TP_ITEM_TICK, .q = &fr[i].q, .payload = fr[i].payload,
                              .payload_len = fr[i].len, .pos_slot = -1};
         if (tp_processor_apply(p, &it)) {
@@ -95,8 +103,13 @@ static double run_once(const struct frame *fr, size_t n, const char *bars, int64
 }
 
 int main(int argc, char **argv) {
+    int hints = !(argc > 1 && strcmp(argv[1], "--no-hints") == 0);
+    if (!hints) {
+        argv++;
+        argc--;
+    }
     if (argc < 2) {
-        fprintf(stderr, "usage: %s FRAMES_FILE [BARS...]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--no-hints] FRAMES_FILE [BARS...]\n", argv[0]);
         return 2;
     }
     FILE *f = fopen(argv[1], "r");
@@ -136,7 +149,7 @@ int main(int argc, char **argv) {
         double t[RUNS];
         int64_t late = 0;
         for (int r = 0; r < RUNS; r++)
-            if ((t[r] = run_once(fr, n, sets[k], &late)) < 0)
+            if ((t[r] = run_once(fr, n, sets[k], hints, &late)) < 0)
                 return 1;
         qsort(t, RUNS, sizeof *t, cmp_double);
         printf("processor --bars %-40s %10.0f ticks/CPU-s (median of %d; min %.0f max %.0f;"

@@ -264,8 +264,21 @@ static void *reader_main(void *arg) {
     return NULL;
 }
 
+/* Tells the processor which symbol item i of b (if a tick) will be. */
+static void hint_item(struct tp_processor *p, const struct batch *b, int i) {
+    const struct item *it = &b->items[i];
+    if (it->kind == TP_ITEM_TICK) {
+        tp_sv id = it->q.v[TP_F_ID].sv;
+        tp_processor_hint(p, (const char *)b->arena + it->payload_off + id.off, id.len);
+    }
+}
+
 static int apply_batch(struct tp_processor *p, struct batch *b, int slot, struct tp_metrics *m) {
+    for (int i = 0; i < b->n && i < TP_PROCESSOR_LOOKAHEAD; i++)
+        hint_item(p, b, i);
     for (int i = 0; i < b->n; i++) {
+        if (i + TP_PROCESSOR_LOOKAHEAD < b->n)
+            hint_item(p, b, i + TP_PROCESSOR_LOOKAHEAD);
         const struct item *it = &b->items[i];
         if (it->kind == TP_ITEM_GAP) {
             struct tp_gap_row g = {(const char *)b->arena + it->raw_off, it->gap_start,

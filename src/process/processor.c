@@ -30,12 +30,18 @@
  * closing the oldest moves head, and only an out-of-order tick that opens
  * an older bar moves others. The symbol table keeps each name's hash and
  * length, so a lookup compares hashes before bytes and never counts them.
+ * At thousands of symbols a tick's symbol state is out of the cache: a
+ * caller holding a batch names each tick's symbol a few ticks ahead
+ * (tp_processor_hint) and the processor has the slot, the state and its
+ * buffers fetched in steps meanwhile; a commit fetches the next dirty
+ * symbol while it writes one.
  */
 #include "tp_processor.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +105,17 @@ struct position {
     int64_t epoch;
 };
 
+/* tp_processor_hint(): a hinted symbol's table slot is fetched at once,
+ * its state HINT_STATE calls later, the buffers the state points to
+ * HINT_BUFFERS calls later (each step reads only what the one before
+ * fetched); HINT_RING holds the hashes that far back. */
+#define HINT_RING 16
+#define HINT_STATE 5
+#define HINT_BUFFERS 9
+/* Below this many symbols their state stays in the cache and a hint would
+ * only cost time (a few hundred bytes a symbol against a core's L2). */
+#define HINT_MIN_SYMBOLS 2048
+
 struct tp_processor {
     struct tp_store *st;
     struct tp_processor_opts o;
@@ -120,6 +137,8 @@ struct tp_processor {
     char serr[256];         /* the store's sentence for its last failure */
     uint8_t *blob;          /* scratch for state serialisation */
     size_t blob_cap;
+    uint64_t hints[HINT_RING];  /* hashes of the last hinted symbols (tp_processor_hint) */
+    unsigned nhints;
 };
 
 /* Where store calls leave the sentence of a failure. */
@@ -169,6 +188,18 @@ static void sym_free(struct sym *s) {
         free(s->bars[i].v);
     free(s->last);
     free(s);
+}
+
+/* Starts loading the fields of s that applying a tick or writing the
+ * symbol out reads (NULL: nothing). */
+static void prefetch_sym(const struct tp_processor *p, const struct sym *s) {
+    if (!s)
+        return;
+    size_t end = offsetof(struct sym, bars) + (size_t)p->o.nbars * sizeof s->bars[0];
+    for (size_t o = 0; o < end; o += 64)
+        __builtin_prefetch((const char *)s + o);
+    __builtin_prefetch(&s->dirty);
+    __builtin_prefetch(s->name);
 }
 
 /* ---------- state blobs ---------- */
@@ -605,6 +636,7 @@ static int commit_batch(struct tp_processor *p, int finish) {
     }
     for (struct sym *s = p->dirty, *next; s; s = next) {
         next = s->next_dirty;
+        prefetch_sym(p, next);   /* while s is written: at many symbols it is not cached */
         if ((err = flush_sym(p, s, finish)))
             return err;
         s->dirty = 0;
@@ -816,6 +848,35 @@ int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g) {
     if (!err && (err = tp_store_put_gap(p->st, g, SERR(p))))
         return store_fail(p, "write gap", err);
     return err;
+}
+
+/* The symbol in p's table whose hash is h, if it sits in its first slot
+ * (a hint gives up rather than probe on), else NULL. */
+static const struct sym *hinted_sym(const struct tp_processor *p, uint64_t h) {
+    const struct slot *sl = &p->tab[(size_t)(h ^ h >> 29) & (p->tab_size - 1)];
+    return sl->s && sl->hash == h ? sl->s : NULL;
+}
+
+void tp_processor_hint(struct tp_processor *p, const char *symbol, size_t len) {
+    if (p->tab_used < HINT_MIN_SYMBOLS)
+        return;
+    uint64_t h = hash_bytes(symbol, len);
+    __builtin_prefetch(&p->tab[(size_t)(h ^ h >> 29) & (p->tab_size - 1)]);
+    unsigned k = p->nhints++;
+    p->hints[k % HINT_RING] = h;
+    if (k >= HINT_STATE) {
+        prefetch_sym(p, hinted_sym(p, p->hints[(k - HINT_STATE) % HINT_RING]));
+    }
+    if (k >= HINT_BUFFERS) {
+        const struct sym *s = hinted_sym(p, p->hints[(k - HINT_BUFFERS) % HINT_RING]);
+        if (!s)
+            return;
+        for (size_t o = 0; o < s->last_len; o += 64)
+            __builtin_prefetch(s->last + o);
+        for (int i = 0; i < p->o.nbars; i++)
+            if (s->bars[i].n)   /* the newest open bar, where a tick usually lands */
+                __builtin_prefetch(&s->bars[i].v[s->bars[i].head + s->bars[i].n - 1]);
+    }
 }
 
 int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {

@@ -92,6 +92,15 @@ int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g);
  * tp_processor_last_error()). */
 int tp_processor_apply(struct tp_processor *p, const struct tp_item *it);
 
+/* Optional, for a caller holding ticks in an array: says that a tick of
+ * symbol[0..len) reaches tp_processor_apply() TP_PROCESSOR_LOOKAHEAD ticks
+ * from now (call it once per tick, that far ahead). Over the following
+ * calls the processor has that symbol's entry and state loaded into the
+ * cache, which at thousands of symbols a tick would otherwise wait for.
+ * Changes no result. */
+#define TP_PROCESSOR_LOOKAHEAD 12
+void tp_processor_hint(struct tp_processor *p, const char *symbol, size_t len);
+
 /* Moves position slot to (pos, line) in the current batch, committed with
  * it: for a second position an item advances (the source line behind a
  * Kafka message). Returns 0 or TP_EINVAL for an unknown slot. */

@@ -206,25 +206,31 @@ static void prefetch_sym(const struct tp_processor *p, const struct sym *s) {
 
 struct wbuf { uint8_t *p; size_t len, cap; int oom; };
 
-static void put_bytes(struct wbuf *w, const void *src, size_t n) {
+/* Makes room in w for n more bytes; 0, or -1 with w->oom set. */
+static int wbuf_reserve(struct wbuf *w, size_t n) {
     if (w->oom)
-        return;
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (cap < w->len + n)
-            cap *= 2;
-        uint8_t *np = realloc(w->p, cap);
-        if (!np) {
-            w->oom = 1;
-            return;
-        }
-        w->p = np;
-        w->cap = cap;
+        return -1;
+    if (w->len + n <= w->cap)
+        return 0;
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap < w->len + n)
+        cap *= 2;
+    uint8_t *np = realloc(w->p, cap);
+    if (!np) {
+        w->oom = 1;
+        return -1;
     }
+    w->p = np;
+    w->cap = cap;
+    return 0;
+}
+
+/* Appends n bytes to w, which has room for them (wbuf_reserve). */
+static void put_reserved(struct wbuf *w, const void *src, size_t n) {
     memcpy(w->p + w->len, src, n);
     w->len += n;
 }
-#define PUT(w, v) put_bytes((w), &(v), sizeof(v))
+#define PUT(w, v) put_reserved((w), &(v), sizeof(v))
 
 struct rbuf { const uint8_t *p; size_t len, off; int bad; };
 
@@ -242,6 +248,13 @@ static void get_bytes(struct rbuf *r, void *dst, size_t n) {
 static void serialize_sym(const struct tp_processor *p, const struct sym *s, struct wbuf *w) {
     uint8_t ver = STATE_VERSION;
     uint32_t last_len = (uint32_t)s->last_len, nbars = (uint32_t)p->o.nbars;
+    size_t open = 0;
+    for (int i = 0; i < p->o.nbars; i++)
+        open += (size_t)s->bars[i].n;
+    /* One reservation for the whole blob, so each field below is a plain
+     * copy (the bound is above the exact size: fields are at most 8 bytes). */
+    if (wbuf_reserve(w, 64 + s->last_len + (size_t)p->o.nbars * 12 + open * 10 * 8))
+        return;
     PUT(w, ver);
     PUT(w, s->n);
     PUT(w, s->sum);
@@ -252,7 +265,7 @@ static void serialize_sym(const struct tp_processor *p, const struct sym *s, str
     PUT(w, has_vol);
     PUT(w, s->vol_prev);
     PUT(w, last_len);
-    put_bytes(w, s->last, s->last_len);
+    put_reserved(w, s->last, s->last_len);
     PUT(w, nbars);
     for (int i = 0; i < p->o.nbars; i++) {
         int64_t ms = p->o.bar_ms[i];

@@ -76,7 +76,7 @@ static int run_parse(struct run *x, int argc, char **argv, struct tp_opts_mem **
         {"tls-ca", TP_OPT_STR, &c->tls_ca, NULL, "FILE", "extra CA certificate for wss:// sources", 0, 0},
         {"symbols-per-socket", TP_OPT_INT, &c->symbols_per_socket, "50", "N", "shard subscriptions: at most N symbols per WebSocket", 1, 1000},
         {"silent-timeout", TP_OPT_DUR, &c->silent_ms, "30s", "DUR", "a live socket silent this long subscribes again; twice this long, it reconnects", 100, 86400000},
-        {"batch", TP_OPT_INT, &c->batch, "65536", "N", "commit to the store at least every N frames", 1, 10000000},
+        {"batch", TP_OPT_INT, &c->batch, "65536", "N", "commit ticks to the store at least every N frames", 1, 10000000},
         {"progress", TP_OPT_FLAG, &c->progress, NULL, NULL, "print progress every 5 s (on by default when stderr is a terminal)", 0, 0},
         {"log-level", TP_OPT_CHOICE, &c->log_level, "warn", "error|warn|info|debug", "how much to log", 0, 0},
         {"http", TP_OPT_STR, &c->http, NULL, "ADDR", "serve /metrics, /healthz, /api/, /stream and the dashboard on ADDR (PORT = 127.0.0.1:PORT)", 0, 0},
@@ -92,7 +92,8 @@ static int run_parse(struct run *x, int argc, char **argv, struct tp_opts_mem **
         return rc;
     x->po = (struct tp_processor_opts){.lateness_ms = c->lateness,
                                        .deadletter_path = c->deadletter,
-                                       .batch_ticks = (int)c->batch};
+                                       .batch_ticks = (int)c->batch,
+                                       .ticks_only_commits = 1};
     int nb = tp_parse_bars(c->bars, x->po.bar_ms, TP_MAX_BARS, x->errbuf, sizeof x->errbuf);
     if (nb < 0) {
         fprintf(stderr, "tickpipe run: %s\n", x->errbuf);

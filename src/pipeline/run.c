@@ -22,8 +22,12 @@
  * source, not merely still decoding the next batch), and at least once a
  * second under a steady backlog (besides the processor's own commit every
  * batch_ticks items). A replay of a file thus commits every batch_ticks
- * items or every second, not each time the processor overtakes the reader:
- * at 20,000 symbols each commit writes a latest and a state row per symbol.
+ * items or every second, not each time the processor overtakes the reader.
+ * For a replay of a file the processor's own batch commits carry only
+ * ticks and closed bars (ticks_only_commits); this thread's commits (once
+ * a second, when caught up, at the end) also write each changed symbol's
+ * open bars, latest and state rows and the position: at 20,000 symbols
+ * those rows cost as much as the ticks when written every batch.
  *
  * Positioned sources (replay of a file) are resumed from the checkpoint the
  * processor finds in the store, unless the file was replaced since (its

@@ -11,6 +11,15 @@
  * durable together, and a crash at any point resumes from a consistent
  * checkpoint.
  *
+ * With opts.ticks_only_commits and only positioned inputs, the commits the
+ * processor makes itself every batch_ticks items carry only ticks and
+ * closed bars; the per-symbol rows and positions wait for the caller's
+ * tp_processor_commit(). A replay of 20,000 symbols thus writes each
+ * symbol's state once a second, not once per batch (issue 12). A crash
+ * between the two leaves ticks beyond the checkpoint: the re-run reads those
+ * frames again from the checkpoint, and since the results are a function of
+ * the state and the frames, it writes the very same rows over them.
+ *
  * Symbol state is loaded lazily from the store the first time a symbol is
  * seen, so several processes may share a store as long as each symbol is
  * handled by one of them at a time (Kafka partitions keyed by symbol).
@@ -592,6 +601,20 @@ static int64_t file_size(FILE *f) {
     return fstat(fileno(f), &sb) == 0 ? (int64_t)sb.st_size : -1;
 }
 
+/* Records the settings that shape the store's results, with the first
+ * commit into a store that has none. */
+static int flush_settings(struct tp_processor *p) {
+    if (!p->settings_pending || !tp_store_has_state(p->st))
+        return 0;
+    struct tp_checkpoint c = {.key = SETTINGS_KEY, .pos = tp_bars_mask(p->o.bar_ms, p->o.nbars),
+                              .line = p->o.lateness_ms, .aux = 1};
+    int err = tp_store_put_checkpoint(p->st, &c, SERR(p));
+    if (err)
+        return store_fail(p, "write settings", err);
+    p->settings_pending = 0;
+    return 0;
+}
+
 static int flush_positions(struct tp_processor *p) {
     if (!tp_store_has_state(p->st))
         return 0;
@@ -612,15 +635,6 @@ static int flush_positions(struct tp_processor *p) {
         if (err)
             return store_fail(p, "write live mark", err);
     }
-    if (p->settings_pending) {
-        struct tp_checkpoint c = {.key = SETTINGS_KEY,
-                                  .pos = tp_bars_mask(p->o.bar_ms, p->o.nbars),
-                                  .line = p->o.lateness_ms, .aux = 1};
-        int err = tp_store_put_checkpoint(p->st, &c, SERR(p));
-        if (err)
-            return store_fail(p, "write settings", err);
-        p->settings_pending = 0;
-    }
     if (p->dl) {
         if (fflush(p->dl) != 0) {
             snprintf(p->err, sizeof p->err, "dead-letter file: write failed: %s", strerror(errno));
@@ -634,12 +648,18 @@ static int flush_positions(struct tp_processor *p) {
     return 0;
 }
 
-static int commit_batch(struct tp_processor *p, int finish) {
+/* Commits the open batch. With checkpoint, also the rows that follow the
+ * symbols that changed (open bars, latest, state) and the positions; without
+ * (ticks_only_commits: a positioned source's own batch commits), only what
+ * the batch appended: ticks, closed bars, gaps. */
+static int commit_batch(struct tp_processor *p, int finish, int checkpoint) {
     if (!p->in_txn && !finish)
         return 0;
     int err = ensure_txn(p);
-    if (err)
+    if (err || (err = flush_settings(p)))
         return err;
+    if (!checkpoint)
+        goto commit;
     if (finish) {   /* every symbol, in first-seen order */
         for (struct sym *s = p->dirty; s; s = s->next_dirty)
             s->dirty = 0;
@@ -658,6 +678,7 @@ static int commit_batch(struct tp_processor *p, int finish) {
     p->dirty = NULL;
     if ((err = flush_positions(p)))
         return err;
+commit:
     if (p->dl && !tp_store_has_state(p->st) && fflush(p->dl) != 0) {
         snprintf(p->err, sizeof p->err, "dead-letter file: write failed: %s", strerror(errno));
         return TP_EIO;
@@ -695,11 +716,11 @@ int tp_processor_fence(struct tp_processor *p, int slot, const char *fence, int6
 }
 
 int tp_processor_commit(struct tp_processor *p) {
-    return commit_batch(p, 0);
+    return commit_batch(p, 0, 1);
 }
 
 int tp_processor_finish(struct tp_processor *p) {
-    return commit_batch(p, 1);
+    return commit_batch(p, 1, 1);
 }
 
 /* ---------- applying ticks ---------- */
@@ -920,8 +941,8 @@ int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
         return err;
     if (it->pos_slot >= 0)
         tp_processor_advance(p, it->pos_slot, it->pos, it->line);
-    if (++p->pending >= p->o.batch_ticks)
-        return tp_processor_commit(p);
+    if (++p->pending >= p->o.batch_ticks)   /* see ticks_only_commits */
+        return commit_batch(p, 0, !(p->o.ticks_only_commits && p->npos > 0 && !p->live));
     return 0;
 }
 

@@ -24,6 +24,11 @@ struct tp_processor_opts {
     int64_t lateness_ms;           /* default 10000 when negative */
     const char *deadletter_path;   /* NULL: no dead-letter file */
     int batch_ticks;               /* commit after this many items; 0 = 8192 */
+    int ticks_only_commits;        /* 1: while every input is positioned (the frames
+                                      after a checkpoint can be read again) and not
+                                      live, the batch_ticks commits write ticks and
+                                      closed bars only; symbol rows and positions go
+                                      with tp_processor_commit() and _finish() */
 };
 
 /* What one item from the bus is. */

@@ -35,7 +35,8 @@ struct fx {
     struct tp_processor *p;
 };
 
-static void fx_open(struct fx *f, const char *bars, int64_t lateness, int fresh) {
+static void fx_open_opts(struct fx *f, const char *bars, int64_t lateness, int fresh,
+                         int batch_ticks, int ticks_only_commits) {
     if (fresh) {
         snprintf(f->dir, sizeof f->dir, "/tmp/tp_test_proc_XXXXXX");
         REQUIRE(mkdtemp(f->dir) != NULL);
@@ -46,10 +47,16 @@ static void fx_open(struct fx *f, const char *bars, int64_t lateness, int fresh)
     char spec[320];
     snprintf(spec, sizeof spec, "sqlite:%s", f->db);
     REQUIRE(tp_store_open(&f->st, spec, err, sizeof err) == 0);
-    struct tp_processor_opts o = {.lateness_ms = lateness, .deadletter_path = f->dl};
+    struct tp_processor_opts o = {.lateness_ms = lateness, .deadletter_path = f->dl,
+                                  .batch_ticks = batch_ticks,
+                                  .ticks_only_commits = ticks_only_commits};
     o.nbars = tp_parse_bars(bars, o.bar_ms, TP_MAX_BARS, err, sizeof err);
     REQUIRE(o.nbars > 0);
     REQUIRE(tp_processor_new(&f->p, f->st, &o, err, sizeof err) == 0);
+}
+
+static void fx_open(struct fx *f, const char *bars, int64_t lateness, int fresh) {
+    fx_open_opts(f, bars, lateness, fresh, 0, 0);
 }
 
 static void fx_close(struct fx *f) {
@@ -59,8 +66,9 @@ static void fx_close(struct fx *f) {
     f->st = NULL;
 }
 
-/* Encodes t as a real PricingData payload and applies it. */
-static void feed(struct fx *f, const struct tk *t) {
+/* Encodes t as a real PricingData payload and applies it, as the frame at
+ * position pos of source slot (-1: no position). */
+static void feed_at(struct fx *f, const struct tk *t, int slot, int64_t pos) {
     struct tp_quote q;
     memset(&q, 0, sizeof q);
     uint8_t strings[64];
@@ -90,8 +98,12 @@ static void feed(struct fx *f, const struct tk *t) {
     const char *reason = NULL;
     REQUIRE(tp_decode_pricing(payload, (size_t)len, &dq, &reason) == TP_DECODE_OK);
     struct tp_item it = {.kind = TP_ITEM_TICK, .q = &dq, .payload = payload,
-                         .payload_len = (size_t)len, .pos_slot = -1};
+                         .payload_len = (size_t)len, .pos_slot = slot, .pos = pos, .line = pos};
     REQUIRE(tp_processor_apply(f->p, &it) == 0);
+}
+
+static void feed(struct fx *f, const struct tk *t) {
+    feed_at(f, t, -1, 0);
 }
 
 static sqlite3 *db_of(struct fx *f) {
@@ -303,6 +315,62 @@ static void test_hints_change_nothing(void) {
     CHECKF(system(cmd) == 0, "tables differ with hints: %s", cmd);
 }
 
+/* ticks_only_commits: a run that dies after some ticks-only commits (ticks
+ * beyond its last checkpoint are in the store) and is re-run from that
+ * checkpoint leaves the same tables, state and position as one clean run. */
+static void test_ticks_only_commits_crash(void) {
+    enum { N = 900, FULL_AT = 250, CRASH_AT = 700, BATCH = 64 };
+    static struct tk t[N];
+    static const char *const names[] = {"C0", "C1", "C2", "C3", "C4", "C5", "C6"};
+    for (int i = 0; i < N; i++) {
+        t[i] = (struct tk){names[i % 7], 50 + (i * 13) % 29, 400LL * i - (i % 17 == 0) * 30000,
+                           i % 3 ? 1000 + i : -1, "EUR"};
+        if (i >= 7 && i % 19 == 0)
+            t[i] = t[i - 7];   /* the symbol's previous tick again: a duplicate */
+    }
+    struct fx a, b;
+    int64_t pos, line;
+    fx_open_opts(&a, "1s,1m", 10000, 1, BATCH, 1);
+    int slot = tp_processor_position(a.p, "test:frames", &pos, &line);
+    REQUIRE(slot >= 0 && pos == 0);
+    for (int i = 0; i < N; i++) {
+        feed_at(&a, &t[i], slot, i + 1);
+        if (i + 1 == FULL_AT)
+            REQUIRE(tp_processor_commit(a.p) == 0);
+    }
+    REQUIRE(tp_processor_finish(a.p) == 0);
+    fx_close(&a);
+
+    fx_open_opts(&b, "1s,1m", 10000, 1, BATCH, 1);
+    slot = tp_processor_position(b.p, "test:frames", &pos, &line);
+    for (int i = 0; i < CRASH_AT; i++) {
+        feed_at(&b, &t[i], slot, i + 1);
+        if (i + 1 == FULL_AT)
+            REQUIRE(tp_processor_commit(b.p) == 0);
+    }
+    fx_close(&b);   /* a crash: the open batch is lost, nothing more is committed */
+    sqlite3 *db = db_of(&b);
+    CHECK_Q(db, "SELECT pos FROM tp_checkpoint WHERE key = 'test:frames'", "250");
+    CHECK_Q(db, "SELECT count(*) > 250 + 256 FROM ticks", "1");   /* ticks past the checkpoint */
+    sqlite3_close(db);
+    fx_open_opts(&b, "1s,1m", 10000, 0, BATCH, 1);
+    slot = tp_processor_position(b.p, "test:frames", &pos, &line);
+    REQUIRE(slot >= 0 && pos == FULL_AT);
+    for (int i = (int)pos; i < N; i++)
+        feed_at(&b, &t[i], slot, i + 1);
+    REQUIRE(tp_processor_finish(b.p) == 0);
+    fx_close(&b);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "d() { for t in ticks bars latest; do sqlite3 $1 \"SELECT * FROM $t ORDER BY 1,2,3\"; done;"
+             " sqlite3 $1 \"SELECT symbol, hex(state) FROM tp_state ORDER BY 1\";"
+             " sqlite3 $1 \"SELECT key, pos, line FROM tp_checkpoint WHERE key = 'test:frames'\"; }; "
+             "d %s > %s/a.txt && d %s > %s/b.txt && test $(wc -l < %s/a.txt) -gt %d && "
+             "cmp -s %s/a.txt %s/b.txt",
+             a.db, a.dir, b.db, a.dir, a.dir, N, a.dir, a.dir);
+    CHECKF(system(cmd) == 0, "tables differ after a crash between ticks-only commits: %s", cmd);
+}
+
 static void test_dead_letter_and_skip(void) {
     struct fx f;
     fx_open(&f, "1m", 10000, 1);
@@ -368,6 +436,7 @@ int main(void) {
     test_lateness();
     test_resume_equals_one_run();
     test_hints_change_nothing();
+    test_ticks_only_commits_crash();
     test_dead_letter_and_skip();
     test_jsonl();
     return TP_TEST_DONE();

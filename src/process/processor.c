@@ -648,12 +648,23 @@ static int flush_positions(struct tp_processor *p) {
     return 0;
 }
 
+/* Symbol rows or positions that a ticks-only commit left for the next
+ * checkpoint (which may come with no batch open). */
+static int checkpoint_due(const struct tp_processor *p) {
+    if (p->dirty)
+        return 1;
+    for (int i = 0; i < p->npos; i++)
+        if (p->pos[i].dirty)
+            return 1;
+    return 0;
+}
+
 /* Commits the open batch. With checkpoint, also the rows that follow the
  * symbols that changed (open bars, latest, state) and the positions; without
  * (ticks_only_commits: a positioned source's own batch commits), only what
  * the batch appended: ticks, closed bars, gaps. */
 static int commit_batch(struct tp_processor *p, int finish, int checkpoint) {
-    if (!p->in_txn && !finish)
+    if (!p->in_txn && !finish && !(checkpoint && p->o.ticks_only_commits && checkpoint_due(p)))
         return 0;
     int err = ensure_txn(p);
     if (err || (err = flush_settings(p)))

@@ -19,9 +19,10 @@
  *
  * Commit policy: the caller's thread commits whenever it has caught up
  * with the source (the bus is empty and the reader is waiting on the
- * source, not merely still decoding the next batch), and at least once a
- * second under a steady backlog (besides the processor's own commit every
- * batch_ticks items). A replay of a file thus commits every batch_ticks
+ * source, not merely still decoding the next batch), and under a steady
+ * backlog once a second, or less often when those commits are slow
+ * (BACKLOG_COMMIT_MS), besides the processor's own commit every
+ * batch_ticks items. A replay of a file thus commits every batch_ticks
  * items or every second, not each time the processor overtakes the reader.
  * For a replay of a file the processor's own batch commits carry only
  * ticks and closed bars (ticks_only_commits); this thread's commits (once
@@ -65,6 +66,12 @@
 #define BUS_BATCHES 8
 #define STOP_DRAIN_MS 2000      /* on SIGINT, how long a live source may still hand over frames */
 #define JSON_MAX (256u << 10)   /* room for one quote's JSON (at most 6 bytes per payload byte) */
+/* Under a backlog the caller commits (with every changed symbol's rows and
+ * the position: a checkpoint) this often, or, when the last one took more
+ * than a tenth of that (thousands of symbols), ten times as long as it took:
+ * checkpoints then cost at most about a tenth of a replay's time. */
+#define BACKLOG_COMMIT_MS 1000
+
 #ifndef COMMIT_GAP_US
 #define COMMIT_GAP_US 500       /* a live source's commits are at least this far apart */
 #endif
@@ -405,8 +412,9 @@ static void report_progress(struct tp_run *run, int64_t now, int64_t *last, int6
  * the bus, or the processor's fatal code.
  *
  * Commit policy: with a backlog (batches waiting on the bus) the processor
- * commits every --batch frames or every second, whichever comes first, so
- * a replay writes large transactions. Once the bus is empty (a live source
+ * commits every --batch frames, and this loop every BACKLOG_COMMIT_MS (or
+ * ten times as long as its last commit took), so a replay writes large
+ * transactions. Once the bus is empty (a live source
  * keeping up) what has arrived is committed at once, except that two
  * commits are at least COMMIT_GAP_US apart: frames arriving closer than
  * that share one commit, which bounds the WAL written per second at any
@@ -414,6 +422,7 @@ static void report_progress(struct tp_run *run, int64_t now, int64_t *last, int6
 static int process_loop(struct tp_run *run) {
     int64_t last_commit = tp_mono_ms(), last_progress = last_commit;
     int64_t last_commit_us = tp_metrics_now_us(), last_frames = 0;
+    int64_t every_ms = BACKLOG_COMMIT_MS;
     int wait_ms = 200, pending = 0;
     for (;;) {
         void *ptr;
@@ -440,12 +449,14 @@ static int process_loop(struct tp_run *run) {
         wait_ms = 200;
         if (caught_up && pending && now_us - last_commit_us < COMMIT_GAP_US) {
             wait_ms = 1;   /* too soon after the last commit: gather what comes meanwhile */
-        } else if (caught_up || now - last_commit >= 1000) {
+        } else if (caught_up || now - last_commit >= every_ms) {
             if ((err = tp_processor_commit(run->p)))
                 return err;
-            last_commit = now;
+            last_commit = tp_mono_ms();
             last_commit_us = tp_metrics_now_us();
             pending = 0;
+            every_ms = (last_commit - now) * 10 > BACKLOG_COMMIT_MS ? (last_commit - now) * 10
+                                                                   : BACKLOG_COMMIT_MS;
         }
         if (run->o.m) {
             publish_stats(run->o.m, run->p, &qs);

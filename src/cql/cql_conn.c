@@ -35,7 +35,7 @@
 struct cql_conn {
     int fd;
     SSL *ssl;
-    struct cql_buf out;
+    struct tp_buf out;
     size_t out_off;             /* bytes of out already written */
     uint8_t *in;
     size_t in_len, in_cap;
@@ -155,7 +155,7 @@ static int tls_handshake(struct cql_conn *cn, void *ctx, const char *host, int64
 }
 
 /* ------------------------------------------------------------ framed I/O */
-struct cql_buf *tp_cql_conn_out(struct cql_conn *cn) { return &cn->out; }
+struct tp_buf *tp_cql_conn_out(struct cql_conn *cn) { return &cn->out; }
 int tp_cql_conn_fd(const struct cql_conn *cn) { return cn->fd; }
 const char *tp_cql_conn_peer(const struct cql_conn *cn) { return cn->peer; }
 
@@ -275,7 +275,7 @@ static int sync_cb(void *opaque, const struct tp_cql_header *h, uint8_t *body, s
 }
 
 /* Sends one frame on stream 0 and waits for its reply. */
-static int roundtrip(struct cql_conn *cn, uint8_t opcode, const struct cql_buf *body,
+static int roundtrip(struct cql_conn *cn, uint8_t opcode, const struct tp_buf *body,
                      struct sync_reply *r, int64_t deadline) {
     size_t off = cn->out.len;
     tp_cql_buf_header(&cn->out, 0, opcode, 0);
@@ -308,7 +308,7 @@ static int reply_error(const struct sync_reply *r, const char *peer, const char 
 
 static int authenticate(struct cql_conn *cn, const struct tp_cql_config *cfg, int64_t deadline,
                         char *errbuf, size_t errsize) {
-    struct cql_buf body = {0};
+    struct tp_buf body = {0};
     struct sync_reply r;
     if (!cfg->user)
         return tp_errf(errbuf, errsize, TP_EAUTH, "cassandra: %s requires authentication: "
@@ -332,7 +332,7 @@ static int authenticate(struct cql_conn *cn, const struct tp_cql_config *cfg, in
 
 static int startup(struct cql_conn *cn, const struct tp_cql_config *cfg, int64_t deadline,
                    char *errbuf, size_t errsize) {
-    struct cql_buf body = {0};
+    struct tp_buf body = {0};
     struct sync_reply r;
     tp_cql_buf_u16(&body, 1);
     tp_cql_buf_string(&body, "CQL_VERSION");

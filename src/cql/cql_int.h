@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/tp_buf.h"
 #include "tp_cql.h"
 
 enum {
@@ -30,30 +31,24 @@ enum {
     CQL_ERR_CONFIG = 0x2300, CQL_ERR_ALREADY_EXISTS = 0x2400, CQL_ERR_UNPREPARED = 0x2500
 };
 
-/* A growable byte buffer; an allocation failure sets oom and drops data. */
-struct cql_buf {
-    uint8_t *p;
-    size_t len, cap;
-    int oom;
-};
-
-void tp_cql_buf_put(struct cql_buf *b, const void *p, size_t n);
-void tp_cql_buf_u8(struct cql_buf *b, uint8_t x);
-void tp_cql_buf_u16(struct cql_buf *b, uint16_t x);
-void tp_cql_buf_u32(struct cql_buf *b, uint32_t x);
-void tp_cql_buf_u64(struct cql_buf *b, uint64_t x);
-void tp_cql_buf_string(struct cql_buf *b, const char *s);       /* [string] */
-void tp_cql_buf_long_string(struct cql_buf *b, const char *s);  /* [long string] */
-void tp_cql_buf_short_bytes(struct cql_buf *b, const uint8_t *p, uint16_t n);
-void tp_cql_buf_free(struct cql_buf *b);
+/* Appends to a struct tp_buf (an allocation failure sets oom and drops data). */
+void tp_cql_buf_put(struct tp_buf *b, const void *p, size_t n);
+void tp_cql_buf_u8(struct tp_buf *b, uint8_t x);
+void tp_cql_buf_u16(struct tp_buf *b, uint16_t x);
+void tp_cql_buf_u32(struct tp_buf *b, uint32_t x);
+void tp_cql_buf_u64(struct tp_buf *b, uint64_t x);
+void tp_cql_buf_string(struct tp_buf *b, const char *s);       /* [string] */
+void tp_cql_buf_long_string(struct tp_buf *b, const char *s);  /* [long string] */
+void tp_cql_buf_short_bytes(struct tp_buf *b, const uint8_t *p, uint16_t n);
+void tp_cql_buf_free(struct tp_buf *b);
 /* Writes a request header for opcode/stream with body length n. */
-void tp_cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32_t n);
+void tp_cql_buf_header(struct tp_buf *b, int16_t stream, uint8_t opcode, uint32_t n);
 /* Patches the body length of the frame that starts at offset off. */
-void tp_cql_buf_patch_len(struct cql_buf *b, size_t off);
+void tp_cql_buf_patch_len(struct tp_buf *b, size_t off);
 
 /* Appends <consistency><flags>[values]... for QUERY/EXECUTE. */
 /* ts > 0 adds the default timestamp (flag 0x20), in microseconds. */
-void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
+void tp_cql_buf_query_params(struct tp_buf *b, int consistency, const struct tp_cql_values *v,
                              int page_size, const uint8_t *paging_state, int32_t paging_len,
                              int64_t ts);
 
@@ -76,7 +71,7 @@ void tp_cql_tls_ctx_free(void *ctx);
 int tp_cql_conn_open(struct cql_conn **out, const char *host, int port,
                   const struct tp_cql_config *cfg, void *tls_ctx, char *errbuf, size_t errsize);
 void tp_cql_conn_close(struct cql_conn *cn);           /* NULL is a no-op */
-struct cql_buf *tp_cql_conn_out(struct cql_conn *cn);   /* append whole frames here */
+struct tp_buf *tp_cql_conn_out(struct cql_conn *cn);   /* append whole frames here */
 int tp_cql_conn_fd(const struct cql_conn *cn);
 const char *tp_cql_conn_peer(const struct cql_conn *cn);
 int tp_cql_conn_want_write(const struct cql_conn *cn);

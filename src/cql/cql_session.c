@@ -255,7 +255,7 @@ static int nodes_up(const struct tp_cql *c) {
 }
 
 /* ------------------------------------------------------------ encoding */
-static void encode(struct tp_cql *c, struct req *r, struct cql_buf *b, int16_t stream) {
+static void encode(struct tp_cql *c, struct req *r, struct tp_buf *b, int16_t stream) {
     static const uint8_t opcode[] = {CQL_OP_QUERY, CQL_OP_EXECUTE, CQL_OP_BATCH, CQL_OP_PREPARE};
     size_t off = b->len;
     tp_cql_buf_header(b, stream, opcode[r->kind], 0);

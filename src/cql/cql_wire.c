@@ -20,71 +20,54 @@
 #include "../core/tp_error.h"
 
 /* ------------------------------------------------------------ buffers */
-static int buf_reserve(struct cql_buf *b, size_t n) {
-    if (b->oom)
-        return -1;
-    if (b->len + n <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
 
-void tp_cql_buf_put(struct cql_buf *b, const void *p, size_t n) {
-    if (n == 0 || buf_reserve(b, n) < 0)
+void tp_cql_buf_put(struct tp_buf *b, const void *p, size_t n) {
+    if (n == 0 || tp_buf_reserve(b, n) < 0)
         return;
     memcpy(b->p + b->len, p, n);
     b->len += n;
 }
 
-void tp_cql_buf_u8(struct cql_buf *b, uint8_t x) { tp_cql_buf_put(b, &x, 1); }
+void tp_cql_buf_u8(struct tp_buf *b, uint8_t x) { tp_cql_buf_put(b, &x, 1); }
 
-void tp_cql_buf_u16(struct cql_buf *b, uint16_t x) {
+void tp_cql_buf_u16(struct tp_buf *b, uint16_t x) {
     uint8_t p[2] = {(uint8_t)(x >> 8), (uint8_t)x};
     tp_cql_buf_put(b, p, 2);
 }
 
-void tp_cql_buf_u32(struct cql_buf *b, uint32_t x) {
+void tp_cql_buf_u32(struct tp_buf *b, uint32_t x) {
     uint8_t p[4] = {(uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x};
     tp_cql_buf_put(b, p, 4);
 }
 
-void tp_cql_buf_u64(struct cql_buf *b, uint64_t x) {
+void tp_cql_buf_u64(struct tp_buf *b, uint64_t x) {
     tp_cql_buf_u32(b, (uint32_t)(x >> 32));
     tp_cql_buf_u32(b, (uint32_t)x);
 }
 
-void tp_cql_buf_string(struct cql_buf *b, const char *s) {
+void tp_cql_buf_string(struct tp_buf *b, const char *s) {
     size_t n = strlen(s);
     tp_cql_buf_u16(b, (uint16_t)n);
     tp_cql_buf_put(b, s, n);
 }
 
-void tp_cql_buf_long_string(struct cql_buf *b, const char *s) {
+void tp_cql_buf_long_string(struct tp_buf *b, const char *s) {
     size_t n = strlen(s);
     tp_cql_buf_u32(b, (uint32_t)n);
     tp_cql_buf_put(b, s, n);
 }
 
-void tp_cql_buf_short_bytes(struct cql_buf *b, const uint8_t *p, uint16_t n) {
+void tp_cql_buf_short_bytes(struct tp_buf *b, const uint8_t *p, uint16_t n) {
     tp_cql_buf_u16(b, n);
     tp_cql_buf_put(b, p, n);
 }
 
-void tp_cql_buf_free(struct cql_buf *b) {
+void tp_cql_buf_free(struct tp_buf *b) {
     free(b->p);
     memset(b, 0, sizeof(*b));
 }
 
-void tp_cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32_t n) {
+void tp_cql_buf_header(struct tp_buf *b, int16_t stream, uint8_t opcode, uint32_t n) {
     tp_cql_buf_u8(b, 0x04);
     tp_cql_buf_u8(b, 0);
     tp_cql_buf_u16(b, (uint16_t)stream);
@@ -92,7 +75,7 @@ void tp_cql_buf_header(struct cql_buf *b, int16_t stream, uint8_t opcode, uint32
     tp_cql_buf_u32(b, n);
 }
 
-void tp_cql_buf_patch_len(struct cql_buf *b, size_t off) {
+void tp_cql_buf_patch_len(struct tp_buf *b, size_t off) {
     if (b->oom || b->len < off + TP_CQL_HEADER_LEN)
         return;
     uint32_t n = (uint32_t)(b->len - off - TP_CQL_HEADER_LEN);
@@ -103,7 +86,7 @@ void tp_cql_buf_patch_len(struct cql_buf *b, size_t off) {
     p[3] = (uint8_t)n;
 }
 
-void tp_cql_buf_query_params(struct cql_buf *b, int consistency, const struct tp_cql_values *v,
+void tp_cql_buf_query_params(struct tp_buf *b, int consistency, const struct tp_cql_values *v,
                              int page_size, const uint8_t *paging_state, int32_t paging_len,
                              int64_t ts) {
     uint8_t flags = 0;

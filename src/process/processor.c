@@ -57,6 +57,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/tp_buf.h"
 #include "../core/tp_civil.h"
 #include "../core/tp_clock.h"
 #include "../core/tp_deadletter.h"
@@ -213,29 +214,8 @@ static void prefetch_sym(const struct tp_processor *p, const struct sym *s) {
 
 /* ---------- state blobs ---------- */
 
-struct wbuf { uint8_t *p; size_t len, cap; int oom; };
-
-/* Makes room in w for n more bytes; 0, or -1 with w->oom set. */
-static int wbuf_reserve(struct wbuf *w, size_t n) {
-    if (w->oom)
-        return -1;
-    if (w->len + n <= w->cap)
-        return 0;
-    size_t cap = w->cap ? w->cap : 256;
-    while (cap < w->len + n)
-        cap *= 2;
-    uint8_t *np = realloc(w->p, cap);
-    if (!np) {
-        w->oom = 1;
-        return -1;
-    }
-    w->p = np;
-    w->cap = cap;
-    return 0;
-}
-
-/* Appends n bytes to w, which has room for them (wbuf_reserve). */
-static void put_reserved(struct wbuf *w, const void *src, size_t n) {
+/* Appends n bytes to w, which has room for them (tp_buf_reserve). */
+static void put_reserved(struct tp_buf *w, const void *src, size_t n) {
     memcpy(w->p + w->len, src, n);
     w->len += n;
 }
@@ -254,7 +234,7 @@ static void get_bytes(struct rbuf *r, void *dst, size_t n) {
 }
 #define GET(r, v) get_bytes((r), &(v), sizeof(v))
 
-static void serialize_sym(const struct tp_processor *p, const struct sym *s, struct wbuf *w) {
+static void serialize_sym(const struct tp_processor *p, const struct sym *s, struct tp_buf *w) {
     uint8_t ver = STATE_VERSION;
     uint32_t last_len = (uint32_t)s->last_len, nbars = (uint32_t)p->o.nbars;
     size_t open = 0;
@@ -262,7 +242,7 @@ static void serialize_sym(const struct tp_processor *p, const struct sym *s, str
         open += (size_t)s->bars[i].n;
     /* One reservation for the whole blob, so each field below is a plain
      * copy (the bound is above the exact size: fields are at most 8 bytes). */
-    if (wbuf_reserve(w, 64 + s->last_len + (size_t)p->o.nbars * 12 + open * 10 * 8))
+    if (tp_buf_reserve(w, 64 + s->last_len + (size_t)p->o.nbars * 12 + open * 10 * 8))
         return;
     PUT(w, ver);
     PUT(w, s->n);
@@ -584,7 +564,7 @@ static int flush_sym(struct tp_processor *p, struct sym *s, int finish) {
             return store_fail(p, "write latest", err);
     }
     if (tp_store_has_state(p->st)) {
-        struct wbuf w = {p->blob, 0, p->blob_cap, 0};
+        struct tp_buf w = {p->blob, 0, p->blob_cap, 0};
         serialize_sym(p, s, &w);
         p->blob = w.p;
         p->blob_cap = w.cap;

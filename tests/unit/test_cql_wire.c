@@ -52,7 +52,7 @@ static void test_header(void) {
 /* A Rows result: global spec ks.t, columns (s text, n bigint), paging
  * state "PS", rows ("x", 7) and (NULL, -1). */
 static size_t rows_body(uint8_t *b) {
-    struct cql_buf w = {0};
+    struct tp_buf w = {0};
     tp_cql_buf_u32(&w, 2);
     tp_cql_buf_u32(&w, 0x0001 | 0x0002);
     tp_cql_buf_u32(&w, 2);
@@ -117,7 +117,7 @@ static void test_rows(void) {
     CHECK(rc == TP_EPARSE && r == NULL);
     /* Found by fuzz_cql: rows without columns cost no bytes, so any count
      * could be claimed and every reader would loop over it. */
-    struct cql_buf w = {0};
+    struct tp_buf w = {0};
     tp_cql_buf_u32(&w, 2);
     tp_cql_buf_u32(&w, 0x0004);
     tp_cql_buf_u32(&w, 0);
@@ -128,7 +128,7 @@ static void test_rows(void) {
 }
 
 static void test_prepared_and_error(void) {
-    struct cql_buf w = {0};
+    struct tp_buf w = {0};
     int rc;
     tp_cql_buf_u32(&w, 4);
     tp_cql_buf_short_bytes(&w, (const uint8_t *)"\1\2\3", 3);
@@ -200,7 +200,7 @@ static void test_uri(void) {
  * an 8-byte big-endian [long] after the other fields, spec section 4.1.4). */
 static void test_query_params(void) {
     struct tp_cql_values v = {0};
-    struct cql_buf b = {0};
+    struct tp_buf b = {0};
     tp_cql_add_int(&v, 7);
     tp_cql_buf_query_params(&b, TP_CQL_LOCAL_QUORUM, &v, 0, NULL, 0, 0);
     static const uint8_t plain[] = {0, 6, 0x01, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7};

@@ -1,0 +1,24 @@
+/*
+ * buf.c - the growable byte buffer of tp_buf.h.
+ */
+#include "tp_buf.h"
+
+#include <stdlib.h>
+
+int tp_buf_reserve(struct tp_buf *b, size_t n) {
+    if (b->oom)
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}

@@ -455,8 +455,8 @@ static int process_loop(struct tp_run *run) {
             last_commit = tp_mono_ms();
             last_commit_us = tp_metrics_now_us();
             pending = 0;
-            every_ms = (last_commit - now) * 10 > BACKLOG_COMMIT_MS ? (last_commit - now) * 10
-                                                                   : BACKLOG_COMMIT_MS;
+            int64_t took = last_commit - now;
+            every_ms = took * 10 > BACKLOG_COMMIT_MS ? took * 10 : BACKLOG_COMMIT_MS;
         }
         if (run->o.m) {
             publish_stats(run->o.m, run->p, &qs);

@@ -165,8 +165,13 @@ static uint64_t hash_bytes(const char *s, size_t len) {
     return tp_fnv1a(1469598103934665603ULL, s, len);   /* the basis only spreads the table */
 }
 
+/* Where a name of hash h is looked for first. */
+static size_t slot_index(const struct tp_processor *p, uint64_t h) {
+    return (size_t)(h ^ h >> 29) & (p->tab_size - 1);
+}
+
 static struct slot *slot_for(struct tp_processor *p, uint64_t h, const char *name, size_t len) {
-    size_t mask = p->tab_size - 1, i = (size_t)(h ^ h >> 29) & mask;
+    size_t mask = p->tab_size - 1, i = slot_index(p, h);
     for (;; i = (i + 1) & mask) {
         struct slot *sl = &p->tab[i];
         if (!sl->s || (sl->hash == h && sl->s->name_len == len && memcmp(sl->s->name, name, len) == 0))
@@ -628,6 +633,12 @@ static int flush_positions(struct tp_processor *p) {
     return 0;
 }
 
+/* Whether the processor's own batch commits are ticks-only now (see
+ * opts.ticks_only_commits): only while every input can be read again. */
+static int ticks_only(const struct tp_processor *p) {
+    return p->o.ticks_only_commits && p->npos > 0 && !p->live;
+}
+
 /* Symbol rows or positions that a ticks-only commit left for the next
  * checkpoint (which may come with no batch open). */
 static int checkpoint_due(const struct tp_processor *p) {
@@ -644,7 +655,7 @@ static int checkpoint_due(const struct tp_processor *p) {
  * (ticks_only_commits: a positioned source's own batch commits), only what
  * the batch appended: ticks, closed bars, gaps. */
 static int commit_batch(struct tp_processor *p, int finish, int checkpoint) {
-    if (!p->in_txn && !finish && !(checkpoint && p->o.ticks_only_commits && checkpoint_due(p)))
+    if (!p->in_txn && !finish && !(checkpoint && ticks_only(p) && checkpoint_due(p)))
         return 0;
     int err = ensure_txn(p);
     if (err || (err = flush_settings(p)))
@@ -878,7 +889,7 @@ int tp_processor_gap(struct tp_processor *p, const struct tp_gap_row *g) {
 /* The symbol in p's table whose hash is h, if it sits in its first slot
  * (a hint gives up rather than probe on), else NULL. */
 static const struct sym *hinted_sym(const struct tp_processor *p, uint64_t h) {
-    const struct slot *sl = &p->tab[(size_t)(h ^ h >> 29) & (p->tab_size - 1)];
+    const struct slot *sl = &p->tab[slot_index(p, h)];
     return sl->s && sl->hash == h ? sl->s : NULL;
 }
 
@@ -886,12 +897,11 @@ void tp_processor_hint(struct tp_processor *p, const char *symbol, size_t len) {
     if (p->tab_used < HINT_MIN_SYMBOLS)
         return;
     uint64_t h = hash_bytes(symbol, len);
-    __builtin_prefetch(&p->tab[(size_t)(h ^ h >> 29) & (p->tab_size - 1)]);
+    __builtin_prefetch(&p->tab[slot_index(p, h)]);
     unsigned k = p->nhints++;
     p->hints[k % HINT_RING] = h;
-    if (k >= HINT_STATE) {
+    if (k >= HINT_STATE)
         prefetch_sym(p, hinted_sym(p, p->hints[(k - HINT_STATE) % HINT_RING]));
-    }
     if (k >= HINT_BUFFERS) {
         const struct sym *s = hinted_sym(p, p->hints[(k - HINT_BUFFERS) % HINT_RING]);
         if (!s)
@@ -933,7 +943,7 @@ int tp_processor_apply(struct tp_processor *p, const struct tp_item *it) {
     if (it->pos_slot >= 0)
         tp_processor_advance(p, it->pos_slot, it->pos, it->line);
     if (++p->pending >= p->o.batch_ticks)   /* see ticks_only_commits */
-        return commit_batch(p, 0, !(p->o.ticks_only_commits && p->npos > 0 && !p->live));
+        return commit_batch(p, 0, !ticks_only(p));
     return 0;
 }
 

@@ -20,7 +20,6 @@
 #include "../core/tp_error.h"
 
 /* ------------------------------------------------------------ buffers */
-
 void tp_cql_buf_put(struct tp_buf *b, const void *p, size_t n) {
     if (n == 0 || tp_buf_reserve(b, n) < 0)
         return;

@@ -319,17 +319,19 @@ int tp_kafka_consume(struct tp_kafka_consumer *c, struct tp_kafka_msg *m, int ti
     m->key_len = km->key_len;
     m->value = km->payload;
     m->len = km->len;
-    m->pos = NULL;
-    m->pos_len = 0;
+    m->src_id = 0;
+    m->src_line = 0;
+    if (m->value && tp_kafka_pos_read(m->value, m->len, &m->src_id, &m->src_line)) {
+        m->len -= TP_KAFKA_POS_LEN;
+        return 0;
+    }
     rd_kafka_headers_t *hdrs = NULL;
     const void *hv = NULL;
     size_t hlen = 0;
     if (rd_kafka_message_headers(km, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
         rd_kafka_header_get_last(hdrs, TP_KAFKA_POS_HEADER, &hv, &hlen) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR && hv) {
-        m->pos = hv;
-        m->pos_len = hlen;
-    }
+            RD_KAFKA_RESP_ERR_NO_ERROR && hv)
+        tp_kafka_pos_header(hv, hlen, &m->src_id, &m->src_line);
     return 0;
 }
 

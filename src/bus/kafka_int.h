@@ -6,6 +6,7 @@
 #define TP_KAFKA_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -18,5 +19,9 @@ rd_kafka_conf_t *tp_kafka_conf_build(const char *brokers, const char *const *def
 
 /* Routes librdkafka's own log lines to tp_log with stage "kafka". */
 void tp_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+/* Parses a TP_KAFKA_POS_HEADER value (len bytes, "<16 hex>:<line>"):
+ * 1 with *id and *line filled, 0 when it is not one. */
+int tp_kafka_pos_header(const void *v, size_t len, uint64_t *id, int64_t *line);
 
 #endif

@@ -104,16 +104,31 @@ struct tp_kafka_msg {
     int64_t offset;
     const void *key;
     size_t key_len;
-    const uint8_t *value;
+    const uint8_t *value;     /* without ingest's position field, if it had one */
     size_t len;
-    const char *pos;          /* the TP_KAFKA_POS_HEADER value, or NULL */
-    size_t pos_len;
+    uint64_t src_id;          /* where ingest read the frame (see below); 0 = unknown */
+    int64_t src_line;
 };
 
-/* Header that `ingest` puts on messages from a positioned source (a replay
- * file): "<16 hex digits of the source's id>:<line number>". `process`
- * uses it to recognise messages that a restarted ingest produced again. */
+/* Where a frame of a replayed file came from, which lets `process`
+ * recognise frames that a restarted ingest produced again: the file's id
+ * (never 0) and its line. `ingest` appends it to the PricingData bytes as
+ * one more protobuf field, number TP_KAFKA_POS_FIELD, holding a nested
+ * message {fixed64 id = 1; fixed64 line = 2;}: TP_KAFKA_POS_LEN bytes that
+ * PricingData decoders skip as an unknown field. tp_kafka_consume() takes
+ * it off again. Topics written before carried it as a header
+ * (TP_KAFKA_POS_HEADER, "<16 hex digits of the id>:<line>"), which is still
+ * read; the header cost librdkafka three allocations per message. */
+#define TP_KAFKA_POS_FIELD 15000
+#define TP_KAFKA_POS_LEN 22
 #define TP_KAFKA_POS_HEADER "tp-pos"
+
+/* Writes the position field (TP_KAFKA_POS_LEN bytes) at dst. */
+void tp_kafka_pos_write(uint8_t *dst, uint64_t id, int64_t line);
+
+/* 1 with *id and *line filled when value (len bytes) ends with a position
+ * field, else 0. */
+int tp_kafka_pos_read(const uint8_t *value, size_t len, uint64_t *id, int64_t *line);
 
 /* Per-partition progress, kept for logging and a metrics endpoint. */
 struct tp_kafka_lag {

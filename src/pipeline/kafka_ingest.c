@@ -4,8 +4,9 @@
  *
  * While the source has nothing, the producer is polled so delivery reports
  * keep flowing; after each frame too. A frame of a replayed file carries
- * "<16 hex digits of the file's id>:<line>", the id being FNV-1a of the
- * file's absolute path (never 0), so each replayed file has one id.
+ * its position (tp_kafka_pos_write: the file's id and line), the id being
+ * FNV-1a of the file's absolute path (never 0), so each replayed file has
+ * one id.
  *
  * Threads: the thread that owns the handle only.
  */
@@ -17,7 +18,6 @@
 #include "../core/tp_civil.h"
 #include "../core/tp_deadletter.h"
 #include "../core/tp_error.h"
-#include "../core/tp_fmt.h"
 #include "../core/tp_quote.h"
 #include "tp_kafka_ingest.h"
 
@@ -28,7 +28,7 @@ struct tp_kafka_ingest {
     uint64_t source_id;       /* a replayed file's id for position headers; 0 = live */
     struct tp_kafka_ingest_stats st;
     unsigned unpolled;        /* frames produced since the last poll */
-    uint8_t payload[TP_PAYLOAD_MAX];
+    uint8_t payload[TP_PAYLOAD_MAX + TP_KAFKA_POS_LEN];
     char errbuf[512];
 };
 
@@ -49,17 +49,6 @@ static int ingest_reject(struct tp_kafka_ingest *in, const struct tp_raw *r, con
                             reason, in->errbuf, sizeof in->errbuf);
 }
 
-/* The position header "<source id, 16 hex digits>:<line>", as
- * snprintf("%016llx:%lld") writes it but without stdio, which cost about
- * 1,400 instructions per frame. pos holds 48 bytes. */
-static void format_pos(char *pos, uint64_t id, int64_t lineno) {
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++)
-        pos[i] = hex[(id >> (60 - 4 * i)) & 15];
-    pos[16] = ':';
-    pos[17 + tp_fmt_i64(pos + 17, lineno)] = '\0';
-}
-
 /* Decodes one frame and produces it (or dead-letters it). 0 or fatal. */
 static int ingest_frame(struct tp_kafka_ingest *in, const struct tp_raw *r) {
     const char *frame, *reason = "";
@@ -78,12 +67,12 @@ static int ingest_frame(struct tp_kafka_ingest *in, const struct tp_raw *r) {
         return ingest_reject(in, r, reason);
     tp_sv id = q.v[TP_F_ID].sv;
     in->st.produced++;
-    char pos[48] = "";
-    if (in->source_id && r->lineno > 0)
-        format_pos(pos, in->source_id, r->lineno);
+    if (in->source_id && r->lineno > 0) {
+        tp_kafka_pos_write(in->payload + plen, in->source_id, r->lineno);
+        plen += TP_KAFKA_POS_LEN;
+    }
     return tp_kafka_produce(in->p, in->o.topic, in->payload + id.off, id.len, in->payload, plen,
-                            in->source_id ? TP_KAFKA_POS_HEADER : NULL,
-                            in->source_id ? pos : NULL, in->errbuf, sizeof in->errbuf);
+                            NULL, NULL, in->errbuf, sizeof in->errbuf);
 }
 
 #define INGEST_POLL_EVERY 64
@@ -125,7 +114,7 @@ int tp_kafka_ingest_new(struct tp_kafka_ingest **out, struct tp_kafka_producer *
     const char *key = tp_source_position_key(src);
     if (key) {   /* FNV-1a of the absolute path: one id per replayed file */
         /* The basis lacks the standard one's last digit (TP_FNV1A_BASIS) since
-         * the first release; kept, as the topics' headers carry ids made with it. */
+         * the first release; kept, as topics and checkpoints carry ids made with it. */
         in->source_id = tp_fnv1a(1469598103934665603ULL, key, strlen(key));
         in->source_id |= 1;   /* never 0 */
     }

@@ -29,8 +29,8 @@
  * past the checkpoint, or the fetch jumped forward) are losses: logged,
  * counted (stats.lost) and recorded per partition (tp_loss).
  *
- * Re-delivery: a message that carries ingest's position header names the
- * replayed source and line it came from; each partition remembers the last
+ * Re-delivery: a message that carries ingest's position (tp_kafka.h) names
+ * the replayed source and line it came from; each partition remembers the last
  * line applied per source (checkpointed as "kafka:<topic>:<partition>@<id>"),
  * so frames a restarted ingest produced again count as duplicates and only
  * advance the offset.
@@ -329,24 +329,13 @@ static int on_revoking(void *opaque, const char *topic, const int32_t *partition
     return rc < 0 ? tp_errf(errbuf, errsize, rc, "%s", pr->errbuf) : 0;
 }
 
-/* Finds (registering on first sight) the source a message's position
- * header names. NULL when the message has no valid header or the
- * partition already tracks PART_SOURCES sources. */
+/* Finds (registering on first sight) the replayed source a message came
+ * from. NULL when the message names none or the partition already tracks
+ * PART_SOURCES sources. */
 static struct part_source *message_source(struct tp_kafka_process *pr, struct proc_part *pp,
-                                          const struct tp_kafka_msg *m, int64_t *line) {
-    char hdr[64], *end;
-    if (!m->pos || m->pos_len < 18 || m->pos_len >= sizeof hdr)
-        return NULL;
-    memcpy(hdr, m->pos, m->pos_len);
-    hdr[m->pos_len] = '\0';
-    if (hdr[16] != ':')
-        return NULL;
-    hdr[16] = '\0';
-    uint64_t id = strtoull(hdr, &end, 16);
-    if (*end)
-        return NULL;
-    *line = strtoll(hdr + 17, &end, 10);
-    if (*end || *line <= 0)
+                                          const struct tp_kafka_msg *m) {
+    uint64_t id = m->src_id;
+    if (!id)
         return NULL;
     for (int i = 0; i < pp->nsrc; i++)
         if (pp->src[i].id == id)
@@ -358,7 +347,8 @@ static struct part_source *message_source(struct tp_kafka_process *pr, struct pr
     }
     char key[600];
     int64_t pos = 0, stored_line = 0;
-    snprintf(key, sizeof key, "kafka:%s:%d@%s", m->topic, (int)m->partition, hdr);
+    snprintf(key, sizeof key, "kafka:%s:%d@%016llx", m->topic, (int)m->partition,
+             (unsigned long long)id);
     int slot = tp_processor_position(pr->p, key, &pos, &stored_line);
     if (slot < 0)
         return NULL;
@@ -433,8 +423,8 @@ static int proc_message(struct tp_kafka_process *pr, const struct tp_kafka_msg *
                          .payload_len = m->len, .pos_slot = pp->slot,
                          .pos = m->offset + 1, .line = pp->line + 1};
     classify(pr, m, &it, &q);
-    int64_t src_line = 0;
-    struct part_source *src = message_source(pr, pp, m, &src_line);
+    int64_t src_line = m->src_line;
+    struct part_source *src = message_source(pr, pp, m);
     if (src && src_line <= src->line) {
         it.kind = TP_ITEM_REDELIVERED;
     } else if (src) {

@@ -4,9 +4,9 @@
  * produced as PricingData bytes keyed by symbol (one symbol stays in one
  * partition, in order), heartbeats are skipped and counted, rejected
  * frames go to the dead-letter file and optionally a dead-letter topic.
- * Frames of a replayed file carry a position header (TP_KAFKA_POS_HEADER:
- * the file's id and line) so `process` recognises frames a restarted
- * ingest produces again.
+ * Frames of a replayed file carry their position (the file's id and line,
+ * as one more protobuf field: tp_kafka_pos_write) so `process` recognises
+ * frames a restarted ingest produces again.
  *
  * Errors: 0 or a negative TP_E* code with errbuf filled; nothing here
  * prints or decides an exit status.

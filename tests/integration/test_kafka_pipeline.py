@@ -15,13 +15,14 @@ import kafka_harness as h  # noqa: E402
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 
 
-def expected_messages(frames):
+def expected_messages(frames, lines=False):
     """(symbol, payload) of every frame ingest must produce, in file order,
     decoded independently of tickpipe: pricing frames with id, time and
-    price that are not heartbeats."""
+    price that are not heartbeats. lines=True adds each frame's line number
+    (from 1) as a third element."""
     out = []
     with open(frames) as f:
-        for line in f:
+        for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
                 continue
@@ -43,7 +44,7 @@ def expected_messages(frames):
             if fields is None or fields.get(6) == 7:
                 continue
             if 1 in fields and 2 in fields and 3 in fields:
-                out.append((fields[1], payload))
+                out.append((fields[1], payload, lineno) if lines else (fields[1], payload))
     return out
 
 
@@ -109,23 +110,50 @@ def poll_into(c, got, eof):
     return False
 
 
+POS_FIELD = 15000  # ingest's position field (src/bus/tp_kafka.h)
+
+
+def split_position(value):
+    """(PricingData bytes, source id, line) of a message of a replayed file:
+    its value must end with field POS_FIELD holding {fixed64 id = 1;
+    fixed64 line = 2;}, which a protobuf reader skips as unknown."""
+    tag = bytes([0xC2, 0xA9, 0x07])  # varint of POS_FIELD << 3 | 2
+    body = value[-18:]
+    if len(value) < 22 or value[-22:-19] != tag or value[-19] != 18 or body[0] != 0x09 \
+            or body[9] != 0x11:
+        h.fail("message does not end with the position field: %r" % value[-22:])
+    fields = scan_fields(value)
+    if fields is None or fields.get(POS_FIELD) != body:
+        h.fail("the position is not a well-formed protobuf field %d" % POS_FIELD)
+    return (value[:-22], int.from_bytes(body[1:9], "little"),
+            int.from_bytes(body[10:18], "little"))
+
+
 def check_topic(bootstrap, frames, partitions):
-    want = expected_messages(frames)
+    """Every producible frame is in the topic once, keyed by its symbol, in
+    file order per symbol, as its PricingData bytes followed by its
+    position: one source id for the file and the frame's line."""
+    want = expected_messages(frames, lines=True)
     got = read_topic(bootstrap, "ticks", partitions)
     total = sum(len(v) for v in got.values())
     if total != len(want):
         h.fail("topic holds %d messages, the replay has %d producible frames" % (total, len(want)))
-    where = {}
+    where, ids = {}, set()
     for p, msgs in got.items():
-        for key, value in msgs:
-            fields = scan_fields(value)
+        for i, (key, value) in enumerate(msgs):
+            payload, sid, line = split_position(value)
+            ids.add(sid)
+            msgs[i] = (key, payload, line)
+            fields = scan_fields(payload)
             if fields is None or fields.get(1) != key:
                 h.fail("message keyed %r does not carry that symbol" % key)
             if where.setdefault(key, p) != p:
                 h.fail("symbol %s is in partitions %d and %d" % (key, where[key], p))
-    for sym in set(k for k, _ in want):
-        mine = [v for k, v in want if k == sym]
-        theirs = [v for k, v in got[where[sym]] if k == sym]
+    if len(ids) != 1 or 0 in ids:
+        h.fail("one file's frames carry source ids %s" % sorted(ids))
+    for sym in set(w[0] for w in want):
+        mine = [(v, n) for k, v, n in want if k == sym]
+        theirs = [(v, n) for k, v, n in got[where[sym]] if k == sym]
         if mine != theirs:
             h.fail("symbol %s: topic order/content differs from the replay" % sym)
     used = sum(1 for v in got.values() if v)

@@ -187,6 +187,60 @@ int tp_kafka_produce(struct tp_kafka_producer *p, const char *topic,
     }
 }
 
+/* Hands m[0..n) to librdkafka; *done receives how many it took (in
+ * order). 0, TP_EAGAIN when the queue filled up before the rest, or
+ * TP_EFATAL (errbuf says why). */
+static int batch_once(struct tp_kafka_producer *p, rd_kafka_topic_t *rkt,
+                      const struct tp_kafka_out *m, int n, int *done,
+                      char *errbuf, size_t errsize) {
+    rd_kafka_message_t km[TP_KAFKA_BATCH_MAX];
+    for (int i = 0; i < n; i++)
+        km[i] = (rd_kafka_message_t){.key = (void *)m[i].key, .key_len = m[i].key_len,
+                                     .payload = (void *)m[i].value, .len = m[i].len};
+    int good = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, km, n);
+    p->st.produced += good;
+    *done = good;
+    if (good == n)
+        return 0;
+    /* librdkafka stops taking messages at the first full queue, so the
+     * ones it took are the first `good`; any other failure is fatal. */
+    for (int i = 0; i < n; i++) {
+        rd_kafka_resp_err_t e = km[i].err;
+        if (i < good ? e != RD_KAFKA_RESP_ERR_NO_ERROR : e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return tp_errf(errbuf, errsize, TP_EFATAL, "producing to %s failed: %s",
+                           rd_kafka_topic_name(rkt),
+                           e ? rd_kafka_err2str(e) : "a message was taken after one was refused");
+    }
+    return TP_EAGAIN;
+}
+
+int tp_kafka_produce_batch(struct tp_kafka_producer *p, const char *topic,
+                           const struct tp_kafka_out *m, int n, char *errbuf, size_t errsize) {
+    if (n > TP_KAFKA_BATCH_MAX)
+        return tp_errf(errbuf, errsize, TP_EINVAL, "a batch of %d messages is over %d", n,
+                       TP_KAFKA_BATCH_MAX);
+    while (n > 0) {
+        int rc = latched(p, errbuf, errsize);
+        if (rc)
+            return rc;
+        rd_kafka_topic_t *rkt = topic_handle(p, topic);
+        if (!rkt)
+            return tp_errf(errbuf, errsize, TP_EFATAL, "producing to %s failed: %s", topic,
+                           rd_kafka_err2str(rd_kafka_last_error()));
+        int done = 0;
+        rc = batch_once(p, rkt, m, n, &done, errbuf, errsize);
+        if (rc != 0 && rc != TP_EAGAIN)
+            return rc;
+        m += done;
+        n -= done;
+        if (rc == TP_EAGAIN) {   /* full: let deliveries make room */
+            p->st.queue_full_waits++;
+            rd_kafka_poll(p->rk, 100);
+        }
+    }
+    return 0;
+}
+
 int tp_kafka_producer_poll(struct tp_kafka_producer *p, int timeout_ms,
                            char *errbuf, size_t errsize) {
     rd_kafka_poll(p->rk, timeout_ms);

@@ -28,6 +28,7 @@
 #include "../core/tp_error.h"
 #include "../core/tp_quote.h"
 #include "../core/tp_deadletter.h"
+#include "../core/tp_log.h"
 #include "../core/tp_strlist.h"
 #include "../process/tp_processor.h"
 #include "../sink/tp_store.h"
@@ -98,6 +99,10 @@ static int ingest_finish(struct ingest *in, int status) {
             "delivered=%lld undelivered=%lld\n",
             (long long)s.frames, (long long)s.produced, (long long)s.rejected,
             (long long)s.skipped, (long long)s.delivered, (long long)s.undelivered);
+    if (s.queue_full_waits > 0)
+        tp_info("ingest", "librdkafka's queue was full %lld times; each time ingest waited for "
+                "deliveries (queue.buffering.max.messages/kbytes set its size)",
+                (long long)s.queue_full_waits);
     if (rc < 0) {
         fprintf(stderr, "tickpipe ingest: %s\n", ferr);
         status = 1;

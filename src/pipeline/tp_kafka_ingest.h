@@ -37,6 +37,7 @@ struct tp_kafka_ingest_opts {
 struct tp_kafka_ingest_stats {
     int64_t frames, produced, rejected, skipped, dlq;
     int64_t delivered, undelivered;   /* filled by _flush() */
+    int64_t queue_full_waits;         /* times librdkafka's queue was full; by _flush() */
 };
 
 struct tp_kafka_ingest;

@@ -129,12 +129,12 @@ def split_position(value):
             int.from_bytes(body[10:18], "little"))
 
 
-def check_topic(bootstrap, frames, partitions):
+def check_topic(bootstrap, frames, partitions, topic="ticks"):
     """Every producible frame is in the topic once, keyed by its symbol, in
     file order per symbol, as its PricingData bytes followed by its
     position: one source id for the file and the frame's line."""
     want = expected_messages(frames, lines=True)
-    got = read_topic(bootstrap, "ticks", partitions)
+    got = read_topic(bootstrap, topic, partitions)
     total = sum(len(v) for v in got.values())
     if total != len(want):
         h.fail("topic holds %d messages, the replay has %d producible frames" % (total, len(want)))
@@ -183,7 +183,7 @@ def main():
     try:
         frames = h.real_plus_generated(wd, 20000)
         ref = h.reference_run(wd, frames)
-        mock = h.Mock(brokers=3, topics=(("ticks", 4), ("ticks-dlq", 1)))
+        mock = h.Mock(brokers=3, topics=(("ticks", 4), ("ticks-dlq", 1), ("small", 4)))
         check_startup_errors(mock.bootstrap, wd)
         st, err = h.run(["ingest", "--source", "replay:" + frames, "--kafka", mock.bootstrap,
                          "--dlq-topic", "ticks-dlq", "--deadletter", wd("ingest.dead.jsonl")])
@@ -194,6 +194,14 @@ def main():
         if len(dead) != s["rejected"] or s["rejected"] == 0:
             h.fail("dead-letter file has %d lines, %d rejected" % (len(dead), s["rejected"]))
         check_topic(mock.bootstrap, frames, 4)
+        # A queue smaller than two of ingest's batches: librdkafka takes part
+        # of a batch, ingest waits for deliveries and hands over the rest.
+        st, err = h.run(["ingest", "--source", "replay:" + frames, "--kafka", mock.bootstrap,
+                         "--topic", "small", "--kafka-conf", "queue.buffering.max.messages=100",
+                         "--log-level", "info", "--deadletter", wd("small.dead.jsonl")])
+        if "queue was full" not in err:
+            h.fail("a 100-message queue never filled up: %s" % err[-500:])
+        check_topic(mock.bootstrap, frames, 4, "small")
 
         db = wd("kafka.db")
         args = h.process_args(mock, db, "--exit-at-end")

@@ -182,6 +182,7 @@ static inline const char *read_field(const uint8_t **pp, const uint8_t *base,
         if (end - p < 4)
             return "truncated fixed32";
         uint32_t bits = load_le32(p);
+        q->v[f].i64 = 0;   /* all 8 bytes of a present value are defined */
         memcpy(&q->v[f].f32, &bits, 4);
         *pp = p + 4;
         return NULL;
@@ -217,6 +218,7 @@ static inline const char *read_field(const uint8_t **pp, const uint8_t *base,
                 return "too many indices";
             q->indices[q->nindices++] = sv;
         } else {
+            q->v[f].i64 = 0;
             q->v[f].sv = sv;
         }
         *pp = p + v;
@@ -244,7 +246,11 @@ static const char *odd_key(const uint8_t **pp, const uint8_t *end, uint64_t key)
 
 int tp_decode_pricing(const uint8_t *buf, size_t len, struct tp_quote *q,
                       const char **reason) {
-    memset(q, 0, sizeof *q);
+    /* Only the presence bits and the count of indices are reset: values of
+     * absent fields are left as they were (zeroing all 528 bytes was a
+     * fifth of this function's time, for ingest a `rep stos` per frame). */
+    q->present = 0;
+    q->nindices = 0;
     if (len > TP_PAYLOAD_MAX) {
         *reason = "payload too large";
         return TP_DECODE_REJECT;

@@ -20,7 +20,10 @@ enum tp_decode_status {
     TP_DECODE_REJECT = 2  /* malformed or missing id/time/price; see reason */
 };
 
-/* Decodes a protobuf PricingData message of len bytes into *q (zeroed first).
+/* Decodes a protobuf PricingData message of len bytes into *q: its
+ * presence bits, indices and the value of every present field (all 8 bytes
+ * of each defined); values of absent fields are unspecified, so read a
+ * field only after tp_quote_has().
  * On failure returns TP_DECODE_REJECT and sets *reason to a static string
  * such as "truncated varint"; on success returns TP_DECODE_OK without
  * checking required fields. String views in *q point into buf. */

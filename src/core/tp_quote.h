@@ -46,9 +46,11 @@ typedef struct tp_sv { uint16_t off, len; } tp_sv;
 
 struct tp_quote {
     uint64_t present;          /* bit (n-1) for field n */
-    /* Values by field number; only the member matching the field's type is
-     * meaningful: f32 for float fields, f64 for doubles, i64 for sint64 and
-     * enum fields (enums are not zigzag), sv for strings. */
+    /* Values by field number, meaningful only where the field is present
+     * (the decoder leaves the others as they were); only the member
+     * matching the field's type is meaningful: f32 for float fields, f64
+     * for doubles, i64 for sint64 and enum fields (enums are not zigzag),
+     * sv for strings. */
     union {
         float f32;
         double f64;

@@ -85,7 +85,10 @@ static void test_real_frames(void) {
         tp_kafka_pos_write(payload + plen, 0x1234567890abcdefULL, n + 1);
         CHECKF(tp_decode_pricing(payload, plen + TP_KAFKA_POS_LEN, &b, &reason) == TP_DECODE_OK,
                "frame %d: %s", n, reason);
-        CHECKF(memcmp(&a, &b, sizeof a) == 0, "frame %d decodes differently", n);
+        CHECK(a.present == b.present && a.nindices == b.nindices);
+        for (int f = 1; f <= TP_QUOTE_NFIELDS; f++)
+            CHECKF(!tp_quote_has(&a, f) || memcmp(&a.v[f], &b.v[f], sizeof a.v[f]) == 0,
+                   "frame %d: field %d decodes differently", n, f);
         CHECK(tp_kafka_pos_read(payload, plen + TP_KAFKA_POS_LEN, &id, &line) == 1);
         CHECK(id == 0x1234567890abcdefULL && line == n + 1);
         n++;

@@ -1,10 +1,12 @@
 """bench_kafka.py - Kafka-mode benchmarks against librdkafka's mock cluster
 on loopback (run through bench/bench_kafka.sh on a release build):
 
-1. ingest throughput (frames/s): `tickpipe ingest` on a generated replay,
+1. ingest throughput (frames/s) and CPU time: `tickpipe ingest` on a
+   generated replay (and on the same frames from stdin, without positions),
    next to kcat producing the very same keyed payloads with the same
-   producer settings (idempotence, acks=all, lz4, linger 5 ms), alternating
-   in the same run; medians of RUNS runs and the ratio.
+   producer settings (idempotence, acks=all, lz4, linger 5 ms), taking
+   turns in the same run, each against a fresh mock; medians of RUNS runs
+   and the ratios.
 2. process throughput (messages/s) into SQLite, measured from the first
    partition assignment to the end of the topic (group join excluded).
 3. end-to-end latency: frames written to `ingest --source replay:-` at a
@@ -16,6 +18,7 @@ BENCH_PARTS (default "ingest,process,latency") picks which of the three run.
 """
 import base64
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -47,49 +50,60 @@ def kcat_input(frames, out):
     return len(msgs)
 
 
-def timed(args, **kw):
+def timed(args, stdin_path=None):
+    """Runs args to the end: (wall seconds, CPU seconds of the process and
+    its threads, stderr)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
-    cp = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    with open(stdin_path or os.devnull, "rb") as f:
+        cp = subprocess.run(args, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = time.monotonic() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if cp.returncode != 0:
         h.fail("%s exited %d: %s" % (args[0], cp.returncode, cp.stderr[-500:]))
-    return time.monotonic() - t, cp.stderr
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return dt, cpu, cp.stderr.decode()
 
 
 def bench_ingest(wd, frames):
-    """Medians of: ingest of the file (each message carries the tp-pos
-    header that lets `process` drop frames a restarted ingest produces
-    again), ingest of the same frames from stdin (no position, so no
-    header: the same messages kcat sends), and kcat."""
+    """Medians of wall and CPU time for: ingest of the file (each message
+    carries its position, which lets `process` drop frames a restarted
+    ingest produces again), ingest of the same frames from stdin (no
+    position: the same messages kcat sends), and kcat. Each run gets a
+    fresh mock cluster (a mock holding earlier runs' messages is slower),
+    and the three take turns going first."""
     kin = wd("kcat.in")
     nk = kcat_input(frames, kin)
-    ours, bare, theirs = [], [], []
+
+    def ours(bs):
+        return [h.TP_BIN, "ingest", "--source", "replay:" + frames, "--kafka", bs], None
+
+    def bare(bs):
+        return [h.TP_BIN, "ingest", "--source", "replay:-", "--kafka", bs], frames
+
+    def kcat(bs):
+        return (["kcat", "-P", "-b", bs, "-t", "ticks", "-K", "\t", "-D", DELIM.decode(),
+                 "-X", "enable.idempotence=true", "-X", "acks=all", "-X", "linger.ms=5",
+                 "-X", "compression.type=lz4", "-X", "batch.num.messages=10000"], kin)
+    jobs = [("ours", ours), ("bare", bare), ("kcat", kcat)]
+    res = {name: [] for name, _ in jobs}
+    produced = 0
     for i in range(RUNS):
-        mock = h.Mock(brokers=1, topics=(("ticks", 4), ("bare", 4), ("kc", 4)))
-        try:
-            dt, err = timed([h.TP_BIN, "ingest", "--source", "replay:" + frames, "--kafka",
-                             mock.bootstrap], text=True)
-            s = h.summary(err)
-            if s["delivered"] != s["produced"]:
-                h.fail("ingest lost messages: %s" % s)
-            ours.append(s["frames"] / dt)
-            with open(frames, "rb") as f:
-                dt, err = timed([h.TP_BIN, "ingest", "--source", "replay:-", "--kafka",
-                                 mock.bootstrap, "--topic", "bare"], stdin=f)
-            sb = h.summary(err.decode())
-            if sb["delivered"] != sb["produced"] or sb["produced"] != s["produced"]:
-                h.fail("ingest from stdin lost messages: %s" % sb)
-            bare.append(sb["frames"] / dt)
-            with open(kin, "rb") as f:
-                dt, _ = timed(["kcat", "-P", "-b", mock.bootstrap, "-t", "kc", "-K", "\t",
-                               "-D", DELIM.decode(), "-X", "enable.idempotence=true",
-                               "-X", "acks=all", "-X", "linger.ms=5", "-X",
-                               "compression.type=lz4", "-X", "batch.num.messages=10000"],
-                              stdin=f)
-            theirs.append(nk / dt)
-        finally:
-            mock.stop()
-    return (statistics.median(ours), statistics.median(bare), statistics.median(theirs),
-            s["produced"], nk)
+        for name, make in jobs[i % 3:] + jobs[:i % 3]:
+            mock = h.Mock(brokers=1, topics=(("ticks", 4),))
+            try:
+                args, stdin_path = make(mock.bootstrap)
+                dt, cpu, err = timed(args, stdin_path)
+            finally:
+                mock.stop()
+            if name != "kcat":
+                s = h.summary(err)
+                if s["delivered"] != s["produced"] or s["produced"] != nk:
+                    h.fail("%s lost messages: %s (want %d)" % (name, s, nk))
+                produced = s["produced"]
+            res[name].append((dt, cpu))
+    return {name: (statistics.median(nk / r[0] for r in v), statistics.median(r[1] for r in v))
+            for name, v in res.items()}, produced, nk
 
 
 def bench_process(wd, frames):
@@ -134,12 +148,15 @@ def bench_latency(wd, commit):
         poller = threading.Thread(target=poll_rows, args=(db, seen, stop), daemon=True)
         poller.start()
         n, t0 = 0, time.monotonic()
+        base_ms = int(time.time() * 1000)
         while time.monotonic() - t0 < SECONDS:
             due = t0 + n / RATE
             now = time.monotonic()
             if due > now:
                 time.sleep(due - now)
-            ms = int(time.time() * 1000) * 1000 + n % 1000  # unique, increasing
+            # unique and increasing; RATE/s of them run ahead of the clock by
+            # at most SECONDS x RATE ms, well inside the decoder's one-day guard
+            ms = base_ms + n
             sym = "L%02d" % (n % 16)
             sent[(sym, ms)] = time.monotonic()
             line = base64.b64encode(h.pricing(sym, 100.0, ms)).decode() + "\n"
@@ -186,12 +203,16 @@ def main():
         frames = wd("frames.txt")
         h.gen_frames(frames, N, symbols=50, seed=7)
         if "ingest" in PARTS:
-            ours, bare, kcat, produced, nk = bench_ingest(wd, frames)
-            print("ingest  : %9.0f frames/s   kcat: %9.0f msgs/s   ratio %.2f   "
-                  "(%d frames, %d produced, %d by kcat, median of %d)"
-                  % (ours, kcat, ours / kcat, N, produced, nk, RUNS))
-            print("ingest from stdin (no tp-pos header): %9.0f frames/s   ratio to kcat %.2f"
-                  % (bare, bare / kcat))
+            r, produced, nk = bench_ingest(wd, frames)
+            kr, kc = r["kcat"]
+            for name, what in (("ours", "ingest of the file"),
+                               ("bare", "ingest from stdin (no positions)"), ("kcat", "kcat")):
+                rate, cpu = r[name]
+                print("ingest  : %-33s %9.0f msgs/s  %.3f CPU-s   wall ratio %.2f  CPU ratio %.2f"
+                      % (what, rate, cpu, rate / kr, kc / cpu))
+            print("          (%d frames, %d produced, the same %d messages by kcat; medians of "
+                  "%d runs, a fresh mock each; ratio > 1: faster / cheaper than kcat)"
+                  % (N, produced, nk, RUNS))
         if "process" in PARTS:
             proc = bench_process(wd, frames)
             print("process : %9.0f messages/s into SQLite (from assignment to end of topic)"

@@ -130,6 +130,7 @@ struct tp_processor {
     struct tp_store *st;
     struct tp_processor_opts o;
     const char *bar_names[TP_MAX_BARS];
+    size_t bar_name_len[TP_MAX_BARS];
     struct slot *tab;       /* open addressing, power-of-two size */
     size_t tab_size, tab_used;
     struct sym *dirty;      /* list of dirty symbols */
@@ -471,7 +472,9 @@ static void mark_dirty(struct tp_processor *p, struct sym *s) {
 static void fill_bar_row(const struct tp_processor *p, const struct sym *s, int i,
                          const struct bar *b, int closed, struct tp_bar_row *row) {
     row->symbol = s->name;
+    row->symbol_len = s->name_len;
     row->interval = p->bar_names[i];
+    row->interval_len = p->bar_name_len[i];
     row->start = b->start;
     row->open = b->open;
     row->high = b->high;
@@ -1090,6 +1093,7 @@ int tp_processor_new(struct tp_processor **out, struct tp_store *st,
             err = tp_errf(errbuf, errsize, TP_EINVAL, "--bars: intervals must be distinct, ascending and from the allowed list");
             goto fail;
         }
+        p->bar_name_len[i] = strlen(p->bar_names[i]);
     }
     if ((err = grow_table(p)) || (err = check_settings(p, errbuf, errsize)))
         goto fail;

@@ -54,6 +54,8 @@ struct tp_bar_row {
     int vwap_valid;
     int64_t count;
     int closed;                 /* 1 when the bar can change no more */
+    size_t symbol_len, interval_len;   /* strlen() of each, which every bar would
+                                          otherwise pay for in the store */
 };
 
 struct tp_latest_row {

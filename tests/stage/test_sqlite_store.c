@@ -84,7 +84,8 @@ static void contract(void) {
     int64_t t = q.v[TP_F_TIME].i64;
 
     struct tp_tick_row tick = {symbol, sym_len, &q, payload, plen, t, 1, 2.5, NULL, 0};
-    struct tp_bar_row bar = {symbol, "1m", 60000, 1, 2, 0.5, 1.5, 10, 1.25, 1, 3, 1};
+    struct tp_bar_row bar = {symbol, "1m", 60000, 1, 2, 0.5, 1.5, 10, 1.25, 1, 3, 1,
+                             strlen(symbol), 2};
     struct tp_latest_row latest = {symbol, t, 1.5, 2.5, 1};
     struct tp_gap_row gap = {symbol, 1000, 2000, "silent"};
     struct tp_checkpoint ck = {.key = "replay:/x", .pos = 123, .line = 4, .aux = 99};

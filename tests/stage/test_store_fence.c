@@ -69,7 +69,7 @@ int main(void) {
     CHECK(stored_pos(a) == 15);
 
     /* Bars put between commits hold no lock: B commits at once meanwhile. */
-    struct tp_bar_row bar = {"AAA", "1m", 60000, 1, 2, 0.5, 1.5, 10, 1.2, 1, 3, 0};
+    struct tp_bar_row bar = {"AAA", "1m", 60000, 1, 2, 0.5, 1.5, 10, 1.2, 1, 3, 0, 3, 2};
     CHECK(tp_store_begin(a, WHY) == 0 && tp_store_put_bar(a, &bar, WHY) == 0);
     int64_t t0 = tp_mono_ms();
     CHECK(commit_at(b, 16, eb) == 0);

@@ -15,6 +15,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
 
 static long tp_test_checks, tp_test_failed;
 
@@ -60,6 +62,30 @@ static inline const char *tp_test_data(void) {
     const char *src = getenv("TP_SRC");
     snprintf(buf, sizeof buf, "%s/tests/data", src && *src ? src : ".");
     return buf;
+}
+
+/* Reads up to max non-empty lines of path (without line ends) into
+ * lines[] (strdup'ed; the caller frees) and their lengths into lens[];
+ * returns how many. Ends the test when the file cannot be opened. */
+static inline int tp_test_read_lines(const char *path, char **lines, size_t *lens, int max) {
+    FILE *f = fopen(path, "r");
+    REQUIRE(f != NULL);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int n = 0;
+    while (n < max && (got = getline(&line, &cap, f)) > 0) {
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+            line[--got] = '\0';
+        if (got == 0)
+            continue;
+        lines[n] = strdup(line);
+        REQUIRE(lines[n] != NULL);
+        lens[n++] = (size_t)got;
+    }
+    free(line);
+    fclose(f);
+    return n;
 }
 
 #endif

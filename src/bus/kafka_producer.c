@@ -149,18 +149,34 @@ static rd_kafka_topic_t *topic_handle(struct tp_kafka_producer *p, const char *t
     return rkt;
 }
 
+/* The handle for topic once no failure is latched; NULL with *rc set to
+ * TP_EFATAL (errbuf filled) otherwise. */
+static rd_kafka_topic_t *ready_topic(struct tp_kafka_producer *p, const char *topic, int *rc,
+                                     char *errbuf, size_t errsize) {
+    if ((*rc = latched(p, errbuf, errsize)))
+        return NULL;
+    rd_kafka_topic_t *rkt = topic_handle(p, topic);
+    if (!rkt)
+        *rc = tp_errf(errbuf, errsize, TP_EFATAL, "producing to %s failed: %s", topic,
+                      rd_kafka_err2str(rd_kafka_last_error()));
+    return rkt;
+}
+
+/* librdkafka's queue is full: deliveries make room. */
+static void wait_for_room(struct tp_kafka_producer *p) {
+    p->st.queue_full_waits++;
+    rd_kafka_poll(p->rk, 100);
+}
+
 int tp_kafka_produce(struct tp_kafka_producer *p, const char *topic,
                      const void *key, size_t key_len, const void *value, size_t len,
                      const char *header, const char *header_value,
                      char *errbuf, size_t errsize) {
     for (;;) {
-        int rc = latched(p, errbuf, errsize);
-        if (rc)
-            return rc;
-        rd_kafka_topic_t *rkt = topic_handle(p, topic);
+        int rc;
+        rd_kafka_topic_t *rkt = ready_topic(p, topic, &rc, errbuf, errsize);
         if (!rkt)
-            return tp_errf(errbuf, errsize, TP_EFATAL, "producing to %s failed: %s", topic,
-                           rd_kafka_err2str(rd_kafka_last_error()));
+            return rc;
         rd_kafka_resp_err_t e;
         if (header)
             e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(rkt),
@@ -181,9 +197,7 @@ int tp_kafka_produce(struct tp_kafka_producer *p, const char *topic,
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return tp_errf(errbuf, errsize, TP_EFATAL, "producing to %s failed: %s", topic,
                            rd_kafka_err2str(e));
-        /* The queue is full: let deliveries make room, then retry. */
-        p->st.queue_full_waits++;
-        rd_kafka_poll(p->rk, 100);
+        wait_for_room(p);   /* then retry */
     }
 }
 
@@ -220,23 +234,18 @@ int tp_kafka_produce_batch(struct tp_kafka_producer *p, const char *topic,
         return tp_errf(errbuf, errsize, TP_EINVAL, "a batch of %d messages is over %d", n,
                        TP_KAFKA_BATCH_MAX);
     while (n > 0) {
-        int rc = latched(p, errbuf, errsize);
-        if (rc)
-            return rc;
-        rd_kafka_topic_t *rkt = topic_handle(p, topic);
+        int rc;
+        rd_kafka_topic_t *rkt = ready_topic(p, topic, &rc, errbuf, errsize);
         if (!rkt)
-            return tp_errf(errbuf, errsize, TP_EFATAL, "producing to %s failed: %s", topic,
-                           rd_kafka_err2str(rd_kafka_last_error()));
+            return rc;
         int done = 0;
         rc = batch_once(p, rkt, m, n, &done, errbuf, errsize);
         if (rc != 0 && rc != TP_EAGAIN)
             return rc;
         m += done;
         n -= done;
-        if (rc == TP_EAGAIN) {   /* full: let deliveries make room */
-            p->st.queue_full_waits++;
-            rd_kafka_poll(p->rk, 100);
-        }
+        if (rc == TP_EAGAIN)
+            wait_for_room(p);
     }
     return 0;
 }

@@ -24,34 +24,14 @@ struct corpus {
     int n;
 };
 
-static int read_lines(const char *path, char **lines, size_t *lens, int max) {
-    FILE *f = fopen(path, "r");
-    REQUIRE(f != NULL);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    int n = 0;
-    while ((got = getline(&line, &cap, f)) > 0 && n < max) {
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
-            line[--got] = '\0';
-        if (got == 0)
-            continue;
-        lines[n] = strdup(line);
-        lens[n++] = (size_t)got;
-    }
-    free(line);
-    fclose(f);
-    return n;
-}
-
 static void load_corpus(struct corpus *c) {
     char path[4096];
     char *exp[MAXLINES];
     size_t explen[MAXLINES];
     snprintf(path, sizeof path, "%s/yahoo/frames.txt", tp_test_data());
-    c->n = read_lines(path, c->text, c->len, MAXLINES);
+    c->n = tp_test_read_lines(path, c->text, c->len, MAXLINES);
     snprintf(path, sizeof path, "%s/yahoo/frames.expected.jsonl", tp_test_data());
-    int ne = read_lines(path, exp, explen, MAXLINES);
+    int ne = tp_test_read_lines(path, exp, explen, MAXLINES);
     REQUIRE(c->n >= 10 && ne == c->n);
     for (int i = 0; i < ne; i++) {
         json_error_t err;

@@ -63,20 +63,18 @@ static void test_real_frames(void) {
     char path[4096];
     REQUIRE(snprintf(path, sizeof path, "%s/yahoo/frames.txt", tp_test_data()) <
             (int)sizeof path);
-    FILE *f = fopen(path, "r");
-    REQUIRE(f != NULL);
-    char *text = NULL;
-    size_t cap = 0;
-    ssize_t got;
+    static char *lines[64];
+    static size_t lens[64];
+    int nlines = tp_test_read_lines(path, lines, lens, 64);
     int n = 0;
     static uint8_t payload[TP_PAYLOAD_MAX + TP_KAFKA_POS_LEN];
-    while ((got = getline(&text, &cap, f)) > 0) {
-        while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == '\r'))
-            got--;
+    for (int k = 0; k < nlines; k++) {
+        const char *text = lines[k];
+        size_t got = lens[k];
         size_t plen = 0;
         struct tp_quote a, b;
         const char *reason = NULL;
-        if (tp_decode_frame(text, (size_t)got, payload, &plen, &a, &reason) != TP_DECODE_OK)
+        if (tp_decode_frame(text, got, payload, &plen, &a, &reason) != TP_DECODE_OK)
             continue;
         uint64_t id;
         int64_t line;
@@ -93,8 +91,8 @@ static void test_real_frames(void) {
         CHECK(id == 0x1234567890abcdefULL && line == n + 1);
         n++;
     }
-    free(text);
-    fclose(f);
+    for (int k = 0; k < nlines; k++)
+        free(lines[k]);
     CHECKF(n >= 10, "only %d frames decoded", n);
 }
 

@@ -63,8 +63,8 @@ struct tp_kafka_out {
 
 /* Queues n (at most TP_KAFKA_BATCH_MAX) messages to topic in order, each
  * as produce() would (copied, partitioned by key, no header; a full queue
- * is waited out, never dropped), for about two thirds of the calls into
- * librdkafka: its topic lock and clock are taken once per batch. Same
+ * is waited out, never dropped), with librdkafka's topic lock, clock and
+ * checks taken once for all of them instead of once per message. Same
  * result as produce(). */
 int tp_kafka_produce_batch(struct tp_kafka_producer *p, const char *topic,
                            const struct tp_kafka_out *m, int n, char *errbuf, size_t errsize);

@@ -131,7 +131,10 @@ static int ingest_parse(struct ingest *in, int argc, char **argv, struct tp_opts
         {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
     int rc = tp_opts_parse("ingest", "--source SRC --kafka BROKERS [options]",
                            "Reads frames, validates them and produces the PricingData bytes "
-                           "to a Kafka topic, keyed by symbol.",
+                           "to a Kafka topic,\nkeyed by symbol. A replayed file's frames end "
+                           "with one more protobuf field\n(15000: the file's id and the line), "
+                           "which decoders skip and `process` uses to\nrecognise frames that "
+                           "a restarted ingest produces again.",
                            table, argc, argv, NULL, 0, NULL, om);
     if ((rc = tp_cmd_opts_end(rc, "ingest", in->log_level)))
         return rc;

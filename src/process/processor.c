@@ -146,8 +146,7 @@ struct tp_processor {
     struct tp_processor_stats stats;
     char err[512];
     char serr[256];         /* the store's sentence for its last failure */
-    uint8_t *blob;          /* scratch for state serialisation */
-    size_t blob_cap;
+    struct tp_buf blob;     /* scratch for state serialisation */
     uint64_t hints[HINT_RING];  /* hashes of the last hinted symbols (tp_processor_hint) */
     unsigned nhints;
 };
@@ -572,13 +571,13 @@ static int flush_sym(struct tp_processor *p, struct sym *s, int finish) {
             return store_fail(p, "write latest", err);
     }
     if (tp_store_has_state(p->st)) {
-        struct tp_buf w = {p->blob, 0, p->blob_cap, 0};
-        serialize_sym(p, s, &w);
-        p->blob = w.p;
-        p->blob_cap = w.cap;
-        if (w.oom)
+        struct tp_buf *w = &p->blob;
+        w->len = 0;
+        w->oom = 0;   /* each blob gets its own chance, as a fresh buffer would */
+        serialize_sym(p, s, w);
+        if (w->oom)
             return TP_ENOMEM;
-        if ((err = tp_store_put_state(p->st, s->name, w.p, w.len, SERR(p))))
+        if ((err = tp_store_put_state(p->st, s->name, w->p, w->len, SERR(p))))
             return store_fail(p, "write state", err);
     }
     return 0;
@@ -1142,6 +1141,6 @@ void tp_processor_free(struct tp_processor *p) {
     if (p->dl)
         fclose(p->dl);
     free(p->dl_key);
-    free(p->blob);
+    free(p->blob.p);
     free(p);
 }

@@ -230,8 +230,8 @@ static int cas_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
     struct tp_cql_values *v = &s->v;
     char key[300];
     tp_cql_values_reset(v);
-    tp_cql_add_text(v, r->symbol, strlen(r->symbol));
-    tp_cql_add_text(v, r->interval, strlen(r->interval));
+    tp_cql_add_text(v, r->symbol, r->symbol_len);
+    tp_cql_add_text(v, r->interval, r->interval_len);
     tp_cql_add_int(v, month_of_day(tp_floor_div(r->start, DAY_MS)));
     tp_cql_add_bigint(v, r->start);
     tp_cql_add_double(v, r->open);

@@ -109,8 +109,8 @@ static int tap_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
     if (e) {
         e->kind = TP_EV_BAR;
         e->closed = (uint8_t)r->closed;
-        copy_symbol(e->symbol, sizeof e->symbol, r->symbol, strlen(r->symbol));
-        copy_symbol(e->interval, sizeof e->interval, r->interval, strlen(r->interval));
+        copy_symbol(e->symbol, sizeof e->symbol, r->symbol, r->symbol_len);
+        copy_symbol(e->interval, sizeof e->interval, r->interval, r->interval_len);
         e->time = r->start;
         e->seq = r->count;
         e->volume = r->volume;

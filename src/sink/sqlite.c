@@ -48,6 +48,7 @@
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
 #include "../codec/tp_decode.h"
+#include "bar_hold.h"
 #include "store_int.h"
 
 /* How long a writer waits for another one's lock (commits are short). */
@@ -96,9 +97,6 @@ enum { S_TICK, S_BAR, S_LATEST, S_STATE, S_CKPT, S_GET_STATE, S_GET_CKPT, S_BEGI
 
 /* Bars written by one statement of S_BAR_MANY (its SQL is made at open). */
 #define BARS_PER_STMT 16
-/* How many held rows ahead of the one being written are fetched into the
- * cache (a held bar spans two cache lines). */
-#define HELD_AHEAD 8
 
 static const char *const stmt_sql[NSTMT] = {
     "INSERT OR REPLACE INTO ticks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -136,11 +134,6 @@ struct held_tick {
     uint32_t present;                   /* bit i: tick_fields[i] is set */
     size_t symbol, symbol_len, payload, payload_len;   /* arena offsets */
     union { float f32; double f64; int64_t i64; tp_sv sv; } v[NTICK_FIELDS];
-};
-
-struct held_bar {
-    struct tp_bar_row r;                /* its lengths are those of the copies */
-    size_t symbol, interval;            /* arena offsets */
 };
 
 struct held_latest {
@@ -183,8 +176,7 @@ struct sqlite_store {
     int in_txn;                         /* the write transaction is open */
     struct held_tick *ticks;
     size_t nticks, cap_ticks;
-    struct held_bar *bars;
-    size_t nbars, cap_bars;
+    struct tp_bar_hold *bars;
     struct held_latest *latest;
     size_t nlatest, cap_latest;
     struct held_state *states;
@@ -224,7 +216,8 @@ static void discard(struct sqlite_store *s) {
     if (s->in_txn)
         step_done(s, s->stmt[S_ROLLBACK], "rollback");
     s->in_txn = 0;
-    s->nticks = s->nbars = s->nlatest = s->nstates = s->used = 0;
+    s->nticks = s->nlatest = s->nstates = s->used = 0;
+    tp_bar_hold_clear(s->bars);
 }
 
 /* A batch begins without touching the file: see open_txn(). */
@@ -373,18 +366,6 @@ static void key_tick(const struct sqlite_store *s, size_t i, struct sort_key *k)
                            .k1 = h->time, .k2 = h->seq};
 }
 
-static void key_bar(const struct sqlite_store *s, size_t i, struct sort_key *k) {
-    const struct held_bar *h = &s->bars[i];
-    const char *iv = s->arena + h->interval;
-    /* Interval names compare as text in the table ("15m" < "1d" < "1m"):
-     * their first four bytes, big-endian, order them the same way. */
-    uint8_t b[4] = {0};
-    memcpy(b, iv, h->r.interval_len < 4 ? h->r.interval_len : 4);
-    *k = (struct sort_key){.sym = s->arena + h->symbol, .sym_len = h->r.symbol_len,
-                           .k1 = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3],
-                           .k2 = h->r.start};
-}
-
 static void key_latest(const struct sqlite_store *s, size_t i, struct sort_key *k) {
     *k = (struct sort_key){.sym = s->arena + s->latest[i].symbol,
                            .sym_len = s->latest[i].symbol_len};
@@ -395,37 +376,27 @@ static void key_state(const struct sqlite_store *s, size_t i, struct sort_key *k
                            .sym_len = s->states[i].symbol_len};
 }
 
-/* Writes held bars [i, i + n) in key order: BARS_PER_STMT per statement
- * when n is that many (bars are small rows: the statement's own cost
- * counts), else one. */
-static int write_held_bars(struct sqlite_store *s, size_t i, size_t n) {
-    sqlite3_stmt *st = n == BARS_PER_STMT ? s->stmt[S_BAR_MANY] : s->stmt[S_BAR];
-    for (size_t k = 0; k < n; k++) {
-        /* Rows are read in key order, not the order they were held in:
-         * each is a cache miss unless asked for a few rows ahead. */
-        if (i + k + HELD_AHEAD < s->nbars) {
-            const char *ahead = (const char *)&s->bars[s->keys[i + k + HELD_AHEAD].idx];
-            __builtin_prefetch(ahead);
-            __builtin_prefetch(ahead + 64);
+/* Writes the held bars in key order: BARS_PER_STMT per statement while
+ * that many are left (bars are small rows: the statement's own cost
+ * counts), the rest one by one. */
+static int write_held_bars(struct sqlite_store *s) {
+    struct tp_bar_row r[BARS_PER_STMT];
+    int err = tp_bar_hold_order(s->bars);
+    for (size_t n; !err && (n = tp_bar_hold_next(s->bars, r, BARS_PER_STMT)) > 0;) {
+        if (n == BARS_PER_STMT) {
+            for (size_t k = 0; k < n; k++)
+                bind_bar(s->stmt[S_BAR_MANY], (int)k * 10, &r[k]);
+            err = step_done(s, s->stmt[S_BAR_MANY], "upsert bars");
         }
-        const struct held_bar *h = &s->bars[s->keys[i + k].idx];
-        struct tp_bar_row r = h->r;
-        r.symbol = s->arena + h->symbol;
-        r.interval = s->arena + h->interval;
-        bind_bar(st, (int)k * 10, &r);
-        if (n != BARS_PER_STMT && step_done(s, st, "upsert bar"))
-            return TP_ESTORE;
+        for (size_t k = 0; !err && n < BARS_PER_STMT && k < n; k++)
+            err = write_bar(s, &r[k]);
     }
-    return n == BARS_PER_STMT ? step_done(s, st, "upsert bars") : 0;
+    return err;
 }
 
 /* Writes the held rows of every table, each table's in key order. */
 static int write_held(struct sqlite_store *s) {
-    int err = sort_keys(s, s->nbars, key_bar);
-    for (size_t i = 0, n; !err && i < s->nbars; i += n) {
-        n = s->nbars - i >= BARS_PER_STMT ? BARS_PER_STMT : 1;
-        err = write_held_bars(s, i, n);
-    }
+    int err = write_held_bars(s);
     if (!err)
         err = sort_keys(s, s->nticks, key_tick);
     for (size_t i = 0; !err && i < s->nticks; i++)
@@ -465,7 +436,8 @@ static int open_txn(struct sqlite_store *s) {
         memcpy(s->base.last_error, why, sizeof why);
         return err;
     }
-    s->nticks = s->nbars = s->nlatest = s->nstates = s->used = 0;
+    s->nticks = s->nlatest = s->nstates = s->used = 0;
+    tp_bar_hold_clear(s->bars);
     return 0;
 }
 
@@ -505,14 +477,7 @@ static int sq_put_bar(struct tp_store *b, const struct tp_bar_row *r) {
     struct sqlite_store *s = (struct sqlite_store *)b;
     if (s->in_txn)
         return write_bar(s, r);
-    if (grow(&s->bars, &s->cap_bars, s->nbars, sizeof *s->bars))
-        return TP_ENOMEM;
-    ptrdiff_t sym = arena_copy(s, r->symbol, r->symbol_len);
-    ptrdiff_t ival = arena_copy(s, r->interval, r->interval_len);
-    if (sym < 0 || ival < 0)
-        return TP_ENOMEM;
-    s->bars[s->nbars++] = (struct held_bar){*r, (size_t)sym, (size_t)ival};
-    return 0;
+    return tp_bar_hold_put(s->bars, r);
 }
 
 /* Binds r to the 10 parameters of st after the first `at`. */
@@ -963,7 +928,7 @@ static void sq_free(struct tp_store *b) {
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     free(s->ticks);
-    free(s->bars);
+    tp_bar_hold_free(s->bars);
     free(s->latest);
     free(s->states);
     free(s->keys);
@@ -1043,14 +1008,24 @@ static int open_readonly(struct sqlite_store *s, const char *path, char *errbuf,
     return 0;
 }
 
+/* A store with nothing open yet; NULL when out of memory. */
+static struct sqlite_store *store_new(void) {
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->bars = tp_bar_hold_new())) {
+        free(s);
+        return NULL;
+    }
+    s->base.ops = &sqlite_ops;
+    s->base.has_state = 1;
+    return s;
+}
+
 int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char *errbuf,
                                   size_t errsize) {
     *out = NULL;
-    struct sqlite_store *s = calloc(1, sizeof *s);
+    struct sqlite_store *s = store_new();
     if (!s)
         return TP_ENOMEM;
-    s->base.ops = &sqlite_ops;
-    s->base.has_state = 1;
     int err = open_readonly(s, path, errbuf, errsize);
     if (err) {
         sq_free(&s->base);
@@ -1062,11 +1037,9 @@ int tp_store_sqlite_open_readonly(struct tp_store **out, const char *path, char 
 
 int tp_store_sqlite_open(struct tp_store **out, const char *path, char *errbuf, size_t errsize) {
     *out = NULL;
-    struct sqlite_store *s = calloc(1, sizeof *s);
+    struct sqlite_store *s = store_new();
     if (!s)
         return TP_ENOMEM;
-    s->base.ops = &sqlite_ops;
-    s->base.has_state = 1;
     int err = 0;
     configure();
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

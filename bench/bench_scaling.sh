@@ -4,6 +4,9 @@
 #  (b) --bars 1m vs all 12 intervals, 200 symbols;
 # each configuration run RUNS times, alternating; medians of wall time and of
 # CPU time (user + system, all threads), and the ratios. Targets: <= 1.5.
+# Beside (b), in the same rounds, bench_bars_floor writes the rows of the
+# 12-interval store (its ticks with the 1m bars, then with all 12
+# intervals' bars) with a plain SQLite loop: the ratio SQLite itself sets.
 # Builds a Release tree in build-release (never a sanitizer build).
 #
 #   bench/bench_scaling.sh [COUNT] [RUNS]
@@ -28,13 +31,24 @@ one() {   # one TAG SYMBOLS BARS: appends wall and CPU seconds to $work/TAG.{wal
   awk '{ print $2 + $3 }' "$work/time.tmp" >> "$work/$1.cpu"
 }
 echo "## run of $(date -u +%Y-%m-%dT%H:%MZ): $count frames, $runs runs each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+floor() {   # floor TAG INTERVALS: appends the floor's seconds to $work/TAG.wall
+  rm -f "$work"/fl.db*
+  build-release/bench/bench_bars_floor "$work/i12.db" "$work/fl.db" --intervals "$2" |
+    sed -E 's/.*seconds=([0-9.]+).*/\1/' >> "$work/$1.wall"
+}
 for i in $(seq "$runs"); do
   one s200 200 1m
   one s20000 20000 1m
   one i12 200 "$all"
+  [ -f "$work/i12.db" ] || cp "$work/t.db" "$work/i12.db"
+  floor f1 1m
+  floor f12 "$all"
 done
 for k in wall cpu; do
   a=$(median < "$work/s200.$k") b=$(median < "$work/s20000.$k") c=$(median < "$work/i12.$k")
   echo "$k seconds: 200 symbols 1m $a | 20,000 symbols 1m $b (ratio $(awk -v x="$b" -v y="$a" 'BEGIN{printf "%.2f", x/y}')) |"\
        "200 symbols, 12 intervals $c (ratio $(awk -v x="$c" -v y="$a" 'BEGIN{printf "%.2f", x/y}'))"
 done
+a=$(median < "$work/f1.wall") b=$(median < "$work/f12.wall")
+echo "SQLite floor (bench_bars_floor, the same rows, no processing): ticks + 1m bars $a s | ticks +"\
+     "12 intervals' bars $b s (ratio $(awk -v x="$b" -v y="$a" 'BEGIN{printf "%.2f", x/y}'))"

@@ -94,17 +94,32 @@ static void test_fixed_order(void) {
         struct tp_bar_row r = row(s[i], "1m", 0, 1);
         REQUIRE(tp_bar_hold_put(h, &r) == 0);
     }
-    static const char *const want[] = {"A/1m", "AA/1m", "AAA/1m", "AB/10s", "AB/15m", "AB/15s",
-                                       "AB/1d", "AB/1h", "AB/1m", "AB/1s", "AB/30m", "AB/30s",
-                                       "AB/4h", "AB/5m", "AB/5s", "B/1m"};
+    /* Names with a NUL byte order by all their bytes, as SQLite's BINARY
+     * collation does: "A" < "A\0" < "A\0B" < "A\1" < "AA". */
+    static const char nul_names[][4] = {"A\0B", "A\1", "A\0"};
+    static const size_t nul_lens[] = {3, 2, 2};
+    for (size_t i = 0; i < 3; i++) {
+        struct tp_bar_row r = row("A", "1m", 0, 1);
+        r.symbol = nul_names[i];
+        r.symbol_len = nul_lens[i];
+        REQUIRE(tp_bar_hold_put(h, &r) == 0);
+    }
+    static const char *const want[] = {"A/1m", "A\\0/1m", "A\\0B/1m", "A\\1/1m", "AA/1m",
+                                       "AAA/1m", "AB/10s", "AB/15m", "AB/15s", "AB/1d", "AB/1h",
+                                       "AB/1m", "AB/1s", "AB/30m", "AB/30s", "AB/4h", "AB/5m",
+                                       "AB/5s", "B/1m"};
     struct tp_bar_row got[32];
     size_t n = read_all(h, got, 32, 5);
     CHECKF(n == sizeof want / sizeof *want, "%zu bars", n);
     for (size_t i = 0; i < n && i < sizeof want / sizeof *want; i++) {
         char key[64];
-        snprintf(key, sizeof key, "%s/%s", got[i].symbol, got[i].interval);
+        size_t k = 0;
+        for (size_t j = 0; j < got[i].symbol_len; j++)   /* a NUL or \1 byte shows as \0, \1 */
+            k += (size_t)snprintf(key + k, sizeof key - k, got[i].symbol[j] > 1 ? "%c" : "\\%d",
+                                  got[i].symbol[j]);
+        snprintf(key + k, sizeof key - k, "/%s", got[i].interval);
         CHECKF(strcmp(key, want[i]) == 0, "bar %zu is %s, want %s", i, key, want[i]);
-        CHECK(strlen(got[i].symbol) == got[i].symbol_len);
+        CHECK(got[i].symbol[got[i].symbol_len] == '\0');
         CHECK(strlen(got[i].interval) == got[i].interval_len);
     }
     tp_bar_hold_free(h);

@@ -76,15 +76,17 @@ static int ingest_send(struct tp_kafka_ingest *in) {
 /* Decodes one frame into the batch (or dead-letters it); sends the batch
  * when it is full. 0 or fatal. */
 static int ingest_frame(struct tp_kafka_ingest *in, const struct tp_raw *r) {
-    const char *frame, *reason = "";
-    size_t frame_len, plen = 0;
+    const char *reason = "";
+    size_t plen = 0;
     struct tp_quote q;
     in->st.frames++;
     if (r->too_long)
         return ingest_reject(in, r, "line too long");
     uint8_t *payload = in->arena + in->used;
-    tp_decode_split_recv_time(r->line, r->len, &frame, &frame_len);
-    int d = tp_decode_frame(frame, frame_len, payload, &plen, &q, &reason);
+    /* r->line is the frame alone: a replay source has taken its receive
+     * time off already, and a second one makes the line malformed, as in
+     * `run`. */
+    int d = tp_decode_frame(r->line, r->len, payload, &plen, &q, &reason);
     if (d == TP_DECODE_SKIP) {
         in->st.skipped++;
         return 0;

@@ -187,7 +187,7 @@ static struct bucket *find_bucket(struct tp_bar_hold *h, const struct tp_bar_row
 
 int tp_bar_hold_put(struct tp_bar_hold *h, const struct tp_bar_row *r) {
     struct bucket *b = find_bucket(h, r);
-    if (!b || grow(&b->bars, &b->cap, b->n, sizeof *b->bars, 16))
+    if (!b || grow(&b->bars, &b->cap, b->n, sizeof *b->bars, 4))
         return TP_ENOMEM;
     if (b->n == 0) {
         if (grow(&h->active, &h->cap_active, h->nactive, sizeof *h->active, 256))

@@ -38,14 +38,18 @@ struct cbar {
     int flags;                          /* F_VWAP, F_CLOSED */
 };
 
+/* What a put reads comes first: its names to compare, then the array and
+ * the last start (kept here: reading it from the array stalled on a cache
+ * miss, the array's tail being written only every few hundred puts). */
 struct bucket {
     size_t names;                       /* offset in the names arena: symbol '\0' interval '\0' */
-    size_t sym_len, ival_len;
-    uint64_t sym_key;                   /* the symbol's first 8 bytes, big-endian, 0-padded */
-    uint32_t ival_key;                  /* the interval's first 4 bytes, the same way */
+    uint32_t sym_len, ival_len;
     struct cbar *bars;
     size_t n, cap;
+    int64_t last_start;                 /* bars[n - 1].start when n > 0 */
     int unsorted;                       /* a put's start was below the last one */
+    uint32_t ival_key;                  /* the interval's first 4 bytes, big-endian, 0-padded */
+    uint64_t sym_key;                   /* the symbol's first 8 bytes, the same way */
 };
 
 /* An open-addressing slot: bucket index + 1 (0: empty) and its hash. */
@@ -161,8 +165,8 @@ static struct bucket *add_bucket(struct tp_bar_hold *h, const struct tp_bar_row 
     memcpy(names + r->symbol_len + 1, r->interval, r->interval_len);
     names[r->symbol_len + 1 + r->interval_len] = '\0';
     struct bucket *b = &h->b[h->nb];
-    *b = (struct bucket){.names = h->names_len, .sym_len = r->symbol_len,
-                         .ival_len = r->interval_len,
+    *b = (struct bucket){.names = h->names_len, .sym_len = (uint32_t)r->symbol_len,
+                         .ival_len = (uint32_t)r->interval_len,
                          .sym_key = name_key(r->symbol, r->symbol_len, 8),
                          .ival_key = (uint32_t)name_key(r->interval, r->interval_len, 4)};
     h->names_len += need;
@@ -196,14 +200,15 @@ int tp_bar_hold_put(struct tp_bar_hold *h, const struct tp_bar_row *r) {
     }
     struct cbar c = {r->start, r->open, r->high, r->low, r->close, r->volume, r->vwap, r->count,
                      (r->vwap_valid ? F_VWAP : 0) | (r->closed ? F_CLOSED : 0)};
-    if (b->n && r->start <= b->bars[b->n - 1].start) {
-        if (r->start == b->bars[b->n - 1].start) {
+    if (b->n && r->start <= b->last_start) {
+        if (r->start == b->last_start) {
             b->bars[b->n - 1] = c;      /* the same bar again: the last put wins */
             return 0;
         }
         b->unsorted = 1;
     }
     b->bars[b->n++] = c;
+    b->last_start = r->start;
     return 0;
 }
 
@@ -269,6 +274,7 @@ static int sort_bucket(struct bucket *b) {
     b->bars = out;
     b->cap = b->n;
     b->n = n;
+    b->last_start = out[n - 1].start;   /* n > 0: the bucket held a bar */
     b->unsorted = 0;
     return 0;
 }

@@ -3,7 +3,10 @@
  */
 #include "tp_buf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+
+#include "tp_error.h"
 
 int tp_buf_reserve(struct tp_buf *b, size_t n) {
     if (b->oom)
@@ -20,5 +23,19 @@ int tp_buf_reserve(struct tp_buf *b, size_t n) {
     }
     b->p = p;
     b->cap = cap;
+    return 0;
+}
+
+int tp_array_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first) {
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : first;
+    if (c < *cap || c > SIZE_MAX / elem)
+        return TP_ENOMEM;
+    void *p = realloc(*(void **)arr, c * elem);
+    if (!p)
+        return TP_ENOMEM;
+    *(void **)arr = p;
+    *cap = c;
     return 0;
 }

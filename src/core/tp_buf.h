@@ -20,4 +20,9 @@ struct tp_buf {
  * oom set. */
 int tp_buf_reserve(struct tp_buf *b, size_t n);
 
+/* Makes room in the array *arr (n elements of elem bytes, capacity *cap)
+ * for one more: the capacity starts at first and doubles. 0, or TP_ENOMEM
+ * with the array as it was. */
+int tp_array_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif

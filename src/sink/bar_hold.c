@@ -1,11 +1,10 @@
 /*
  * bar_hold.c - bars held between commits, grouped by (symbol, interval).
  *
- * Each pair has a bucket: its names (copied once into one arena, kept for
+ * Each pair has a bucket: its names (copied once into one buffer, kept for
  * the hold's life) and an array of compact bars, appended in put order. A
- * put whose
- * start equals the bucket's last one replaces it; a smaller start marks the
- * bucket unsorted, and tp_bar_hold_order() sorts that bucket alone (stable,
+ * put whose start equals the bucket's last one replaces it; a smaller start
+ * marks the bucket unsorted, and tp_bar_hold_order() sorts that bucket alone (stable,
  * then keeps the last put of each start). The buckets that hold bars in
  * this batch are listed in `active`, and only that list is sorted by key;
  * each bucket keeps its names' first bytes as integers, which decide most
@@ -22,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/tp_buf.h"
 #include "../core/tp_civil.h"
 #include "../core/tp_error.h"
 #include "bar_hold.h"
@@ -42,7 +42,7 @@ struct cbar {
  * the last start (kept here: reading it from the array stalled on a cache
  * miss, the array's tail being written only every few hundred puts). */
 struct bucket {
-    size_t names;                       /* offset in the names arena: symbol '\0' interval '\0' */
+    size_t names;                       /* offset in h->names: symbol '\0' interval '\0' */
     uint32_t sym_len, ival_len;
     struct cbar *bars;
     size_t n, cap;
@@ -61,8 +61,7 @@ struct slot {
 struct tp_bar_hold {
     struct bucket *b;
     size_t nb, cap_b;
-    char *names;                        /* every bucket's names, back to back */
-    size_t names_len, names_cap;
+    struct tp_buf names;                /* every bucket's names, back to back */
     struct slot *slots;
     size_t nslots;                      /* a power of two, at least twice nb */
     uint32_t *active;                   /* buckets with bars in this batch */
@@ -80,21 +79,26 @@ void tp_bar_hold_free(struct tp_bar_hold *h) {
     for (size_t i = 0; i < h->nb; i++)
         free(h->b[i].bars);
     free(h->b);
-    free(h->names);
+    free(h->names.p);
     free(h->slots);
     free(h->active);
     free(h);
 }
 
 static uint32_t pair_hash(const struct tp_bar_row *r) {
-    uint64_t x = tp_fnv1a(1469598103934665603ULL, r->symbol, r->symbol_len);
+    uint64_t x = tp_fnv1a(TP_FNV1A_BASIS, r->symbol, r->symbol_len);
     x = tp_fnv1a(x ^ 0xff, r->interval, r->interval_len);
     return (uint32_t)(x ^ x >> 32);
 }
 
+/* b's symbol, NUL, interval, NUL. */
+static const char *names_of(const struct tp_bar_hold *h, const struct bucket *b) {
+    return (const char *)h->names.p + b->names;
+}
+
 static int same_pair(const struct tp_bar_hold *h, const struct bucket *b,
                      const struct tp_bar_row *r) {
-    const char *names = h->names + b->names;
+    const char *names = names_of(h, b);
     return b->sym_len == r->symbol_len && b->ival_len == r->interval_len &&
            memcmp(names, r->symbol, r->symbol_len) == 0 &&
            memcmp(names + b->sym_len + 1, r->interval, r->interval_len) == 0;
@@ -130,46 +134,25 @@ static int rehash(struct tp_bar_hold *h) {
     return 0;
 }
 
-/* Grows *arr (n elements of sz bytes, capacity *cap) to hold one more. */
-static int grow(void *arr, size_t *cap, size_t n, size_t sz, size_t first) {
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : first;
-    void *p = realloc(*(void **)arr, c * sz);
-    if (!p)
-        return TP_ENOMEM;
-    *(void **)arr = p;
-    *cap = c;
-    return 0;
-}
-
 /* Adds the bucket of r's pair at slot j; NULL when out of memory. */
 static struct bucket *add_bucket(struct tp_bar_hold *h, const struct tp_bar_row *r,
                                  uint32_t hash, size_t j) {
     size_t need = r->symbol_len + r->interval_len + 2;
-    if (grow(&h->b, &h->cap_b, h->nb, sizeof *h->b, 64))
+    h->names.oom = 0;   /* a failure earlier need not fail this bucket */
+    if (tp_array_grow(&h->b, &h->cap_b, h->nb, sizeof *h->b, 64) ||
+        tp_buf_reserve(&h->names, need))
         return NULL;
-    if (h->names_len + need > h->names_cap) {
-        size_t cap = h->names_cap ? h->names_cap * 2 : 4096;
-        while (cap < h->names_len + need)
-            cap *= 2;
-        char *p = realloc(h->names, cap);
-        if (!p)
-            return NULL;
-        h->names = p;
-        h->names_cap = cap;
-    }
-    char *names = h->names + h->names_len;
+    char *names = (char *)h->names.p + h->names.len;
     memcpy(names, r->symbol, r->symbol_len);
     names[r->symbol_len] = '\0';
     memcpy(names + r->symbol_len + 1, r->interval, r->interval_len);
     names[r->symbol_len + 1 + r->interval_len] = '\0';
     struct bucket *b = &h->b[h->nb];
-    *b = (struct bucket){.names = h->names_len, .sym_len = (uint32_t)r->symbol_len,
+    *b = (struct bucket){.names = h->names.len, .sym_len = (uint32_t)r->symbol_len,
                          .ival_len = (uint32_t)r->interval_len,
                          .sym_key = name_key(r->symbol, r->symbol_len, 8),
                          .ival_key = (uint32_t)name_key(r->interval, r->interval_len, 4)};
-    h->names_len += need;
+    h->names.len += need;
     h->slots[j] = (struct slot){(uint32_t)++h->nb, hash};
     return b;
 }
@@ -191,10 +174,10 @@ static struct bucket *find_bucket(struct tp_bar_hold *h, const struct tp_bar_row
 
 int tp_bar_hold_put(struct tp_bar_hold *h, const struct tp_bar_row *r) {
     struct bucket *b = find_bucket(h, r);
-    if (!b || grow(&b->bars, &b->cap, b->n, sizeof *b->bars, 4))
+    if (!b || tp_array_grow(&b->bars, &b->cap, b->n, sizeof *b->bars, 4))
         return TP_ENOMEM;
     if (b->n == 0) {
-        if (grow(&h->active, &h->cap_active, h->nactive, sizeof *h->active, 256))
+        if (tp_array_grow(&h->active, &h->cap_active, h->nactive, sizeof *h->active, 256))
             return TP_ENOMEM;
         h->active[h->nactive++] = (uint32_t)(b - h->b);
     }
@@ -291,7 +274,7 @@ int tp_bar_hold_order(struct tp_bar_hold *h) {
         struct bucket *b = &h->b[h->active[i]];
         if (b->unsorted && !err)
             err = sort_bucket(b);
-        k[i] = (struct order_key){b->sym_key, b->ival_key, h->active[i], h->names + b->names, b};
+        k[i] = (struct order_key){b->sym_key, b->ival_key, h->active[i], names_of(h, b), b};
     }
     qsort(k, h->nactive, sizeof *k, cmp_bucket);
     for (size_t i = 0; i < h->nactive; i++)
@@ -310,7 +293,7 @@ size_t tp_bar_hold_next(struct tp_bar_hold *h, struct tp_bar_row *out, size_t ma
             continue;
         }
         const struct cbar *c = &b->bars[h->at_bar++];
-        const char *names = h->names + b->names;
+        const char *names = names_of(h, b);
         out[k++] = (struct tp_bar_row){
             .symbol = names, .interval = names + b->sym_len + 1, .start = c->start,
             .open = c->open, .high = c->high, .low = c->low, .close = c->close,

@@ -44,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/tp_buf.h"
 #include "../core/tp_clock.h"
 #include "../core/tp_error.h"
 #include "../core/tp_fmt.h"
@@ -211,13 +212,18 @@ static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
     return err;
 }
 
+/* Forgets the held rows of every table (written, or given up). */
+static void forget_held(struct sqlite_store *s) {
+    s->nticks = s->nlatest = s->nstates = s->used = 0;
+    tp_bar_hold_clear(s->bars);
+}
+
 /* Drops the held rows and any open write transaction. */
 static void discard(struct sqlite_store *s) {
     if (s->in_txn)
         step_done(s, s->stmt[S_ROLLBACK], "rollback");
     s->in_txn = 0;
-    s->nticks = s->nlatest = s->nstates = s->used = 0;
-    tp_bar_hold_clear(s->bars);
+    forget_held(s);
 }
 
 /* A batch begins without touching the file: see open_txn(). */
@@ -245,17 +251,9 @@ static ptrdiff_t arena_copy(struct sqlite_store *s, const void *p, size_t len) {
     return (ptrdiff_t)off;
 }
 
-/* Grows an array of n elements of size sz to hold one more. */
+/* Grows an array of held rows (n of them) to hold one more. */
 static int grow(void *arr, size_t *cap, size_t n, size_t sz) {
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 1024;
-    void *p = realloc(*(void **)arr, c * sz);
-    if (!p)
-        return TP_ENOMEM;
-    *(void **)arr = p;
-    *cap = c;
-    return 0;
+    return tp_array_grow(arr, cap, n, sz, 1024);
 }
 
 static int hold_tick(struct sqlite_store *s, const struct tp_tick_row *t) {
@@ -387,9 +385,10 @@ static int write_held_bars(struct sqlite_store *s) {
             for (size_t k = 0; k < n; k++)
                 bind_bar(s->stmt[S_BAR_MANY], (int)k * 10, &r[k]);
             err = step_done(s, s->stmt[S_BAR_MANY], "upsert bars");
+        } else {
+            for (size_t k = 0; !err && k < n; k++)
+                err = write_bar(s, &r[k]);
         }
-        for (size_t k = 0; !err && n < BARS_PER_STMT && k < n; k++)
-            err = write_bar(s, &r[k]);
     }
     return err;
 }
@@ -436,8 +435,7 @@ static int open_txn(struct sqlite_store *s) {
         memcpy(s->base.last_error, why, sizeof why);
         return err;
     }
-    s->nticks = s->nlatest = s->nstates = s->used = 0;
-    tp_bar_hold_clear(s->bars);
+    forget_held(s);
     return 0;
 }
 

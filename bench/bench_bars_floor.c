@@ -27,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/tp_buf.h"
+#include "core/tp_intervals.h"
 #include "sink/tp_store.h"
 
 #define TICK_COLS 23
@@ -86,6 +88,7 @@ static void take(struct cell *c, sqlite3_stmt *st, int col) {
         if (!c->p)
             die(NULL, "load");
         memcpy(c->p, p, (size_t)c->n);
+        ((char *)c->p)[c->n] = '\0';
     }
 }
 
@@ -99,11 +102,14 @@ static void bind(sqlite3_stmt *st, int col, const struct cell *c) {
     }
 }
 
-static int64_t interval_ms(const char *iv) {
-    char *end;
-    long v = strtol(iv, &end, 10);
-    int64_t unit = *end == 's' ? 1000 : *end == 'm' ? 60000 : *end == 'h' ? 3600000 : 86400000;
-    return (int64_t)v * unit;
+static int64_t interval_ms(const char *name) {
+    int64_t ms;
+    char err[128];
+    if (tp_parse_bars(name, &ms, 1, err, sizeof err) != 1) {
+        fprintf(stderr, "bench_bars_floor: a stored bar's interval: %s\n", err);
+        exit(1);
+    }
+    return ms;
 }
 
 static void load(sqlite3 *db, const char *sql, int ncols, int is_bar, struct rows *out) {
@@ -111,11 +117,8 @@ static void load(sqlite3 *db, const char *sql, int ncols, int is_bar, struct row
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         die(db, "read the store");
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (out->n == out->cap) {
-            out->cap = out->cap ? out->cap * 2 : 1 << 16;
-            if (!(out->v = realloc(out->v, out->cap * sizeof *out->v)))
-                die(NULL, "load");
-        }
+        if (tp_array_grow(&out->v, &out->cap, out->n, sizeof *out->v, 1 << 16))
+            die(NULL, "load");
         struct row *r = &out->v[out->n++];
         memset(r, 0, sizeof *r);
         for (int c = 0; c < ncols; c++)

@@ -88,7 +88,7 @@ struct tp_kafka_process {
     struct tp_kafka_consumer *c;
     struct proc_part parts[1024];
     int64_t pending, last_commit, last_lag;
-    struct tp_processor_stats carried;   /* stats of processors rebuilt after a loss */
+    struct tp_processor_stats carried;   /* committed work of processors rebuilt */
     int64_t last_pub;
     char raw[4 * ((TP_PAYLOAD_MAX + 2) / 3) + 1];
     char errbuf[1024];
@@ -210,10 +210,12 @@ static void add_stats(struct tp_processor_stats *a, const struct tp_processor_st
 /* Replaces the processor by a fresh one: in-memory symbol state, positions
  * and anything uncommitted are forgotten and reloaded from the store on
  * next use. Used on every revocation (after a commit) and when partitions
- * were lost (without one). A negative TP_E* code with pr->errbuf set. */
+ * were lost (without one): then the store abandons the uncommitted batch
+ * (tp_processor_free) and the summary counts only what was committed. A
+ * negative TP_E* code with pr->errbuf set. */
 static int rebuild_processor(struct tp_kafka_process *pr) {
     struct tp_processor_stats s;
-    tp_processor_stats(pr->p, &s);
+    tp_processor_committed_stats(pr->p, &s);
     add_stats(&pr->carried, &s);
     tp_processor_free(pr->p);
     pr->p = NULL;

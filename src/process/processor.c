@@ -144,6 +144,7 @@ struct tp_processor {
     int live;               /* a live capture: commits record LIVE_KEY */
     int pending;            /* items since last commit */
     struct tp_processor_stats stats;
+    struct tp_processor_stats committed;   /* stats as of the last commit */
     char err[512];
     char serr[256];         /* the store's sentence for its last failure */
     struct tp_buf blob;     /* scratch for state serialisation */
@@ -692,6 +693,7 @@ commit:
     p->in_txn = 0;
     p->pending = 0;
     p->stats.commits++;
+    p->committed = p->stats;
     return 0;
 }
 
@@ -1122,6 +1124,10 @@ void tp_processor_stats(const struct tp_processor *p, struct tp_processor_stats 
     *s = p->stats;
 }
 
+void tp_processor_committed_stats(const struct tp_processor *p, struct tp_processor_stats *s) {
+    *s = p->committed;
+}
+
 const char *tp_processor_last_error(const struct tp_processor *p) {
     return p->err;
 }
@@ -1129,6 +1135,8 @@ const char *tp_processor_last_error(const struct tp_processor *p) {
 void tp_processor_free(struct tp_processor *p) {
     if (!p)
         return;
+    if (p->in_txn)
+        tp_store_abort(p->st);   /* what was applied since the last commit is given up */
     for (size_t i = 0; i < p->tab_size; i++)
         sym_free(p->tab[i].s);
     free(p->tab);

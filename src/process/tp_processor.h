@@ -130,9 +130,14 @@ int tp_processor_finish(struct tp_processor *p);
 int tp_processor_drop_state(struct tp_processor *p);
 
 void tp_processor_stats(const struct tp_processor *p, struct tp_processor_stats *s);
+/* The counters as of the last successful commit: what the store holds of
+ * this processor's work (a batch given up later is not in them). */
+void tp_processor_committed_stats(const struct tp_processor *p, struct tp_processor_stats *s);
 const char *tp_processor_last_error(const struct tp_processor *p);
 
-/* Frees the processor without committing; NULL is a no-op. */
+/* Frees the processor without committing: the store abandons whatever the
+ * processor put since its last commit (tp_store_abort), so the next
+ * processor on the same store starts clean. NULL is a no-op. */
 void tp_processor_free(struct tp_processor *p);
 
 #endif

@@ -402,9 +402,9 @@ static int wait_acks(struct cas *s, const char *what) {
     return rc < 0 ? TP_ESTORE : 0;
 }
 
-/* A refused batch: nothing of it is written (a member that claims
- * partitions holds its tick batches until commit). */
-static int drop_fenced(struct cas *s) {
+/* Forgets everything buffered since the last commit. Tick batches sent
+ * already (only before this handle claimed a partition) stay sent. */
+static void drop_batch(struct cas *s) {
     for (int i = 0; i < s->npb; i++) {
         tp_cql_batch_free(s->pb[i].b);
         s->pb[i].b = NULL;
@@ -415,9 +415,20 @@ static int drop_fenced(struct cas *s) {
     s->nheld = 0;
     tp_kv_clear(&s->bars);
     tp_kv_clear(&s->latest);
+    tp_kv_clear(&s->gaps);
     tp_kv_clear(&s->states);
     tp_kv_clear(&s->ckpts);
     tp_kv_clear(&s->fences);
+}
+
+static void cas_abort(struct tp_store *b) {
+    drop_batch((struct cas *)b);
+}
+
+/* A refused batch: nothing of it is written (a member that claims
+ * partitions holds its tick batches until commit). */
+static int drop_fenced(struct cas *s) {
+    drop_batch(s);
     return TP_EFENCED;
 }
 
@@ -533,7 +544,7 @@ static void cas_free(struct tp_store *b) {
 static const struct tp_store_ops cassandra_ops = {
     .name = "cassandra", .begin = cas_begin, .put_tick = cas_put_tick, .put_bar = cas_put_bar,
     .put_latest = cas_put_latest, .put_state = cas_put_state,
-    .put_checkpoint = cas_put_checkpoint, .commit = cas_commit, .get_state = cas_get_state,
+    .put_checkpoint = cas_put_checkpoint, .commit = cas_commit, .abort = cas_abort, .get_state = cas_get_state,
     .get_checkpoint = cas_get_checkpoint, .query = tp_cas_query, .free = cas_free,
     .put_gap = cas_put_gap, .claim = tp_cas_claim, .get_epoch = tp_cas_get_epoch,
     .put_loss = tp_cas_put_loss};

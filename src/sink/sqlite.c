@@ -456,6 +456,10 @@ static int sq_commit(struct tp_store *b) {
     return err;
 }
 
+static void sq_abort(struct tp_store *b) {
+    discard((struct sqlite_store *)b);
+}
+
 static int sq_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     struct sqlite_store *s = (struct sqlite_store *)b;
     if (!s->in_txn)
@@ -966,7 +970,7 @@ static int create_tables(sqlite3 *db, char *msg, size_t msgsize) {
 static const struct tp_store_ops sqlite_ops = {
     .name = "sqlite", .begin = sq_begin, .put_tick = sq_put_tick, .put_bar = sq_put_bar,
     .put_latest = sq_put_latest, .put_state = sq_put_state, .put_checkpoint = sq_put_checkpoint,
-    .commit = sq_commit, .get_state = sq_get_state, .get_checkpoint = sq_get_checkpoint,
+    .commit = sq_commit, .abort = sq_abort, .get_state = sq_get_state, .get_checkpoint = sq_get_checkpoint,
     .query = sq_query, .free = sq_free, .put_gap = sq_put_gap, .claim = sq_claim,
     .get_epoch = sq_get_epoch, .put_loss = sq_put_loss};
 

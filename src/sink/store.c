@@ -111,6 +111,11 @@ int tp_store_commit(struct tp_store *st, char *errbuf, size_t errsize) {
     return fail(st, st->ops->commit(st), errbuf, errsize);
 }
 
+void tp_store_abort(struct tp_store *st) {
+    if (st->ops->abort)
+        st->ops->abort(st);
+}
+
 int tp_store_get_state(struct tp_store *st, const char *symbol, void **blob, size_t *len,
                        char *errbuf, size_t errsize) {
     return lookup(st, st->ops->get_state(st, symbol, blob, len), errbuf, errsize);

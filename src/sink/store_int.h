@@ -22,6 +22,8 @@ struct tp_store_ops {
     int (*put_state)(struct tp_store *st, const char *symbol, const void *blob, size_t len);
     int (*put_checkpoint)(struct tp_store *st, const struct tp_checkpoint *c);
     int (*commit)(struct tp_store *st);
+    /* Optional: NULL when the store holds nothing between commits. */
+    void (*abort)(struct tp_store *st);
     /* TP_ENOTFOUND when there is no such row (stores without state: always). */
     int (*get_state)(struct tp_store *st, const char *symbol, void **blob, size_t *len);
     int (*get_checkpoint)(struct tp_store *st, struct tp_checkpoint *c);

@@ -210,6 +210,14 @@ static int tap_commit(struct tp_store *b) {
     return 0;
 }
 
+/* An abandoned batch: its rows, latencies and events were never stored. */
+static void tap_abort(struct tp_store *b) {
+    struct tap *t = (struct tap *)b;
+    tp_store_abort(t->in);
+    t->nrecv = t->nev = 0;
+    t->rows_bars = t->rows_latest = t->rows_gaps = 0;
+}
+
 static int tap_get_state(struct tp_store *b, const char *symbol, void **blob, size_t *len) {
     struct tap *t = (struct tap *)b;
     return tp_store_get_state(t->in, symbol, blob, len, ERRBUF(t));
@@ -247,7 +255,7 @@ static int tap_prepare_tick(const struct tp_store *b, const struct tp_quote *q,
 static const struct tp_store_ops tap_ops = {
     .name = "tap", .begin = tap_begin, .put_tick = tap_put_tick, .put_bar = tap_put_bar,
     .put_latest = tap_put_latest, .put_state = tap_put_state,
-    .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .get_state = tap_get_state,
+    .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .abort = tap_abort, .get_state = tap_get_state,
     .get_checkpoint = tap_get_checkpoint, .query = tap_query, .free = tap_free,
     .put_gap = tap_put_gap, .claim = tap_claim, .get_epoch = tap_get_epoch,
     .put_loss = tap_put_loss, .prepare_tick = tap_prepare_tick};

@@ -154,6 +154,11 @@ int tp_store_put_checkpoint(struct tp_store *st, const struct tp_checkpoint *c, 
 int tp_store_put_gap(struct tp_store *st, const struct tp_gap_row *g, char *errbuf,
                      size_t errsize);
 int tp_store_commit(struct tp_store *st, char *errbuf, size_t errsize);
+/* Abandons the current batch: nothing put since the last commit is ever
+ * written, and an open transaction is rolled back. For a writer that gives
+ * up work it applied but may not commit (its processor is rebuilt from the
+ * store). jsonl writes as it goes and cannot take lines back. */
+void tp_store_abort(struct tp_store *st);
 
 /* Looks up saved state of symbol. On success *blob is malloc'ed (the caller
  * frees it). TP_ENOTFOUND (errbuf untouched) when none, always for stores

@@ -218,9 +218,11 @@ def assert_same_tables(a, b):
     for name, x, y in zip(("ticks", "bars", "latest"), da, db_):
         if x != y:
             xl, yl = x.splitlines(), y.splitlines()
-            diff = [(i, p, q) for i, (p, q) in enumerate(zip(xl, yl)) if p != q][:3]
-            fail("table %s differs: %d vs %d rows; first differences: %s" %
-                 (name, len(xl), len(yl), diff))
+            xs, ys = set(xl), set(yl)
+            only_a = [r for r in xl if r not in ys][:3]
+            only_b = [r for r in yl if r not in xs][:3]
+            fail("table %s differs: %d vs %d rows; only in the first: %s; only in the second: %s"
+                 % (name, len(xl), len(yl), only_a, only_b))
         if not x.strip():
             fail("table %s is empty" % name)
 

@@ -370,6 +370,30 @@ static void test_ticks_only_commits_crash(void) {
     same_tables(a.db, b.db, a.dir, N, "after a crash between ticks-only commits");
 }
 
+/* A processor freed with its batch open (a Kafka member that lost its
+ * partitions rebuilds its processor this way) abandons that batch: the next
+ * processor on the same store handle commits only its own rows. */
+static void test_abandoned_batch(void) {
+    struct fx f;
+    fx_open(&f, "1m", 10000, 1);
+    struct tk stale = {"OLD", 10, 1000, 100, "USD"}, mine = {"NEW", 20, 2000, 100, "USD"};
+    feed(&f, &stale);
+    tp_processor_free(f.p);
+    char err[256];
+    struct tp_processor_opts o = {.lateness_ms = 10000};
+    o.nbars = tp_parse_bars("1m", o.bar_ms, TP_MAX_BARS, err, sizeof err);
+    REQUIRE(tp_processor_new(&f.p, f.st, &o, err, sizeof err) == 0);
+    feed(&f, &mine);
+    REQUIRE(tp_processor_commit(f.p) == 0);
+    sqlite3 *db = db_of(&f);
+    CHECK_Q(db, "SELECT group_concat(symbol) FROM ticks", "NEW");
+    CHECK_Q(db, "SELECT group_concat(symbol) FROM latest", "NEW");
+    CHECK_Q(db, "SELECT group_concat(symbol) FROM tp_state", "NEW");
+    CHECK_Q(db, "SELECT group_concat(DISTINCT symbol) FROM bars", "NEW");
+    sqlite3_close(db);
+    fx_close(&f);
+}
+
 static void test_dead_letter_and_skip(void) {
     struct fx f;
     fx_open(&f, "1m", 10000, 1);
@@ -436,6 +460,7 @@ int main(void) {
     test_resume_equals_one_run();
     test_hints_change_nothing();
     test_ticks_only_commits_crash();
+    test_abandoned_batch();
     test_dead_letter_and_skip();
     test_jsonl();
     return TP_TEST_DONE();

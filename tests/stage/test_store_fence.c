@@ -6,6 +6,7 @@
  * and leaves the store as it was; rows put between commits hold no write
  * lock, so the other writer commits meanwhile without waiting.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,15 @@ static int commit_at(struct tp_store *st, int64_t pos, int64_t epoch) {
     if (!err)
         err = tp_store_commit(st, WHY);
     else
-        tp_store_commit(st, NULL, 0);   /* after a refusal: nothing is left to commit */
+        tp_store_abort(st);
     return err;
+}
+
+static int count_row(void *opaque, int ncols, const char *const *names,
+                     const char *const *values, const int *types) {
+    (void)ncols, (void)names, (void)values, (void)types;
+    ++*(int *)opaque;
+    return 0;
 }
 
 int main(void) {
@@ -80,6 +88,19 @@ int main(void) {
     CHECK(tp_store_put_checkpoint(a, &c, WHY) == TP_EFENCED);
     CHECK(tp_store_commit(a, WHY) == 0);
     CHECK(stored_pos(b) == 16);
+
+    /* An abandoned batch is never written, not even by the next commit. */
+    struct tp_latest_row l = {"ZZZ", 5, 2.5, 2.5, 1};
+    c = (struct tp_checkpoint){.key = key, .pos = 50, .line = 50, .fence = key, .epoch = eb};
+    CHECK(tp_store_begin(b, WHY) == 0 && tp_store_put_bar(b, &bar, WHY) == 0 &&
+          tp_store_put_latest(b, &l, WHY) == 0 && tp_store_put_checkpoint(b, &c, WHY) == 0);
+    tp_store_abort(b);
+    CHECK(tp_store_begin(b, WHY) == 0 && tp_store_commit(b, WHY) == 0);
+    CHECK(stored_pos(a) == 16);
+    struct tp_query qr = {.kind = TP_QUERY_LATEST, .from = INT64_MIN, .to = INT64_MAX};
+    int latest_rows = 0;
+    CHECK(tp_store_query(a, &qr, count_row, &latest_rows, WHY) == 0);
+    CHECKF(latest_rows == 1, "latest holds %d rows, want AAA's only", latest_rows);
 
     /* Losses are recorded outside any batch. */
     CHECK(tp_store_record_loss(b, key, 16, 40, "test", WHY) == 0);

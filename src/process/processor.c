@@ -1107,19 +1107,6 @@ fail:
     return err;
 }
 
-int tp_processor_drop_state(struct tp_processor *p) {
-    int err = tp_processor_commit(p);
-    if (err)
-        return err;
-    for (size_t i = 0; i < p->tab_size; i++) {
-        sym_free(p->tab[i].s);
-        p->tab[i].s = NULL;
-    }
-    p->tab_used = 0;
-    p->dirty = NULL;
-    return 0;
-}
-
 void tp_processor_stats(const struct tp_processor *p, struct tp_processor_stats *s) {
     *s = p->stats;
 }

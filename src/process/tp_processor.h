@@ -125,10 +125,6 @@ int tp_processor_commit(struct tp_processor *p);
 /* End of a finite input: writes every open bar, then commits. */
 int tp_processor_finish(struct tp_processor *p);
 
-/* Commits, then forgets all in-memory symbol state so it is reloaded from
- * the store on next use (Kafka partition revocation). */
-int tp_processor_drop_state(struct tp_processor *p);
-
 void tp_processor_stats(const struct tp_processor *p, struct tp_processor_stats *s);
 /* The counters as of the last successful commit: what the store holds of
  * this processor's work (a batch given up later is not in them). */

@@ -17,8 +17,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cql_server import ServerProcess  # noqa: E402
-from cassandra.cluster import Cluster  # noqa: E402
-from cassandra.policies import WhiteListRoundRobinPolicy  # noqa: E402
+from test_cql_store import driver_session  # noqa: E402
 
 TOOL = os.path.join(os.environ["TP_BUILD"], "tests", "store_abandon")
 TABLES = ("ticks", "latest", "bars", "tp_state")
@@ -46,12 +45,8 @@ def main():
     con.close()
     with ServerProcess(work) as cql:
         run("cassandra://127.0.0.1:%d/ks_abandon" % cql.port)
-        cluster = Cluster(["127.0.0.1"], port=cql.port, protocol_version=4,
-                          schema_metadata_enabled=False, token_metadata_enabled=False,
-                          load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
-                          connect_timeout=5, control_connection_timeout=5)
+        cluster, s = driver_session(cql.port)
         try:
-            s = cluster.connect()
             got = {t: {r[0] for r in s.execute("SELECT symbol FROM ks_abandon.%s" % t)}
                    for t in TABLES}
         finally:

@@ -89,6 +89,8 @@ struct tp_kafka_process {
     struct proc_part parts[1024];
     int64_t pending, last_commit, last_lag;
     struct tp_processor_stats carried;   /* committed work of processors rebuilt */
+    struct tp_processor_stats seen;      /* all their work, given up or not, so the
+                                            --http counters never go down */
     int64_t last_pub;
     char raw[4 * ((TP_PAYLOAD_MAX + 2) / 3) + 1];
     char errbuf[1024];
@@ -217,6 +219,8 @@ static int rebuild_processor(struct tp_kafka_process *pr) {
     struct tp_processor_stats s;
     tp_processor_committed_stats(pr->p, &s);
     add_stats(&pr->carried, &s);
+    tp_processor_stats(pr->p, &s);
+    add_stats(&pr->seen, &s);
     tp_processor_free(pr->p);
     pr->p = NULL;
     pr->pending = 0;
@@ -457,15 +461,16 @@ static void log_lag(struct tp_kafka_process *pr) {
         tp_info("process", "consumer lag of %s:%s", pr->o.topic, line);
 }
 
-/* --http: copies the counters of the summary line (including those of
- * processors rebuilt after a loss) and, every second, the consumer lag.
+/* --http: copies the counters of the summary line (but that work given up
+ * after a loss still counts: Prometheus counters never go down) and, every
+ * second, the consumer lag.
  * Progress: messages were processed, or nothing is waiting (idle by
  * design: no partition, or every partition at its end). */
 static void proc_publish(struct tp_kafka_process *pr, int64_t now) {
     struct tp_metrics *m = pr->o.m;
     if (!m || now - pr->last_pub < 100)
         return;
-    struct tp_processor_stats s = pr->carried, cur;
+    struct tp_processor_stats s = pr->seen, cur;
     tp_processor_stats(pr->p, &cur);
     add_stats(&s, &cur);
     int moved = s.frames != tp_metrics_get(m, TP_M_FRAMES);

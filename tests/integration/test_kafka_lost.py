@@ -9,14 +9,17 @@ the assignment lost while every message has been applied and, with a long
 without committing, is assigned the partitions again and applies them from
 offset 0. After SIGTERM the store must equal one `run`, and the summary must
 count only what was committed: before the fix it counted the given-up batch
-too (applied twice the ticks stored)."""
+too (applied twice the ticks stored). The /metrics counters, though, count
+all work and must never go down across the loss (Prometheus counters)."""
 import os
+import re
 import signal
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_harness as h  # noqa: E402
+from http_testlib import get  # noqa: E402
 
 PARTITIONS = 4
 HEARTBEAT, UNKNOWN_MEMBER_ID = 12, 25   # Kafka API key and error code
@@ -26,6 +29,13 @@ def caught_up(lines, since):
     """A consumer-lag line logged after line `since` with every partition at 0."""
     return any(l.rstrip().endswith(" ".join("[%d]=0" % i for i in range(PARTITIONS)))
                for l in lines[since:] if "consumer lag of ticks:" in l)
+
+
+def applied_total(port):
+    status, body = get(port, "/metrics")
+    if status != 200:
+        h.fail("/metrics: status %d" % status)
+    return int(float(re.search(rb"^tickpipe_applied_total (\S+)$", body, re.M).group(1)))
 
 
 def main():
@@ -38,7 +48,8 @@ def main():
         h.ingest(mock, frames)
         db = wd("lost.db")
         p = h.start(h.process_args(mock, db, "--commit-interval", "10m", "--batch", "1000000",
-                                   "--lag-interval", "200ms", "--log-level", "info"))
+                                   "--lag-interval", "200ms", "--log-level", "info",
+                                   "--http", "127.0.0.1:0"))
         procs.append(p)
         err = []
         reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
@@ -47,11 +58,20 @@ def main():
                    "the member to apply every message")
         if h.count_ticks(db) != 0:
             h.fail("the member committed before the loss; the test needs an uncommitted batch")
+        port = int(re.search(r"serving http on port (\d+)", "".join(err)).group(1))
+        before = applied_total(port)
         mark = len(err)
         mock.cmd("error %d %d 1" % (HEARTBEAT, UNKNOWN_MEMBER_ID))
         h.wait_for(lambda: any("lost %d partition(s)" % PARTITIONS in l for l in err[mark:])
                    or p.poll() is not None, 60, "the assignment to be reported lost")
         lost_at = len(err)
+        # While the member rejoins (a few seconds on the mock), its counters
+        # must still include the given-up batch.
+        h.wait_for(lambda: any("assigned ticks [" in l for l in err[lost_at:])
+                   or p.poll() is not None, 60, "the member to be assigned again")
+        after = applied_total(port)
+        if after < before:
+            h.fail("tickpipe_applied_total went down across the loss: %d -> %d" % (before, after))
         h.wait_for(lambda: sum("assigned ticks [" in l for l in err[lost_at:]) == PARTITIONS
                    and caught_up(err, lost_at) or p.poll() is not None, 120,
                    "the member to be assigned again and catch up")

@@ -544,10 +544,10 @@ static void cas_free(struct tp_store *b) {
 static const struct tp_store_ops cassandra_ops = {
     .name = "cassandra", .begin = cas_begin, .put_tick = cas_put_tick, .put_bar = cas_put_bar,
     .put_latest = cas_put_latest, .put_state = cas_put_state,
-    .put_checkpoint = cas_put_checkpoint, .commit = cas_commit, .abort = cas_abort, .get_state = cas_get_state,
-    .get_checkpoint = cas_get_checkpoint, .query = tp_cas_query, .free = cas_free,
-    .put_gap = cas_put_gap, .claim = tp_cas_claim, .get_epoch = tp_cas_get_epoch,
-    .put_loss = tp_cas_put_loss};
+    .put_checkpoint = cas_put_checkpoint, .commit = cas_commit, .abort = cas_abort,
+    .get_state = cas_get_state, .get_checkpoint = cas_get_checkpoint, .query = tp_cas_query,
+    .free = cas_free, .put_gap = cas_put_gap, .claim = tp_cas_claim,
+    .get_epoch = tp_cas_get_epoch, .put_loss = tp_cas_put_loss};
 
 static int cassandra_open(struct tp_store **out, const char *uri, int readonly, char *errbuf,
                           size_t errsize);

@@ -970,9 +970,10 @@ static int create_tables(sqlite3 *db, char *msg, size_t msgsize) {
 static const struct tp_store_ops sqlite_ops = {
     .name = "sqlite", .begin = sq_begin, .put_tick = sq_put_tick, .put_bar = sq_put_bar,
     .put_latest = sq_put_latest, .put_state = sq_put_state, .put_checkpoint = sq_put_checkpoint,
-    .commit = sq_commit, .abort = sq_abort, .get_state = sq_get_state, .get_checkpoint = sq_get_checkpoint,
-    .query = sq_query, .free = sq_free, .put_gap = sq_put_gap, .claim = sq_claim,
-    .get_epoch = sq_get_epoch, .put_loss = sq_put_loss};
+    .commit = sq_commit, .abort = sq_abort, .get_state = sq_get_state,
+    .get_checkpoint = sq_get_checkpoint, .query = sq_query, .free = sq_free,
+    .put_gap = sq_put_gap, .claim = sq_claim, .get_epoch = sq_get_epoch,
+    .put_loss = sq_put_loss};
 
 /* Process-wide settings, before SQLite's first use: no memory statistics
  * (they take a global mutex on every allocation, for numbers nobody reads).

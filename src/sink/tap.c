@@ -255,9 +255,9 @@ static int tap_prepare_tick(const struct tp_store *b, const struct tp_quote *q,
 static const struct tp_store_ops tap_ops = {
     .name = "tap", .begin = tap_begin, .put_tick = tap_put_tick, .put_bar = tap_put_bar,
     .put_latest = tap_put_latest, .put_state = tap_put_state,
-    .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .abort = tap_abort, .get_state = tap_get_state,
-    .get_checkpoint = tap_get_checkpoint, .query = tap_query, .free = tap_free,
-    .put_gap = tap_put_gap, .claim = tap_claim, .get_epoch = tap_get_epoch,
+    .put_checkpoint = tap_put_checkpoint, .commit = tap_commit, .abort = tap_abort,
+    .get_state = tap_get_state, .get_checkpoint = tap_get_checkpoint, .query = tap_query,
+    .free = tap_free, .put_gap = tap_put_gap, .claim = tap_claim, .get_epoch = tap_get_epoch,
     .put_loss = tap_put_loss, .prepare_tick = tap_prepare_tick};
 
 int tp_store_tap_new(struct tp_store **out, struct tp_store *inner, struct tp_metrics *m,

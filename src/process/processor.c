@@ -139,6 +139,8 @@ struct tp_processor {
     int npos, cap_pos;
     FILE *dl;               /* dead-letter file, append */
     char *dl_key;           /* "deadletter:<abs path>" */
+    int64_t dl_kept;        /* its size as of the last checkpoint (or the open) */
+    int64_t dl_flushed;     /* its size in the checkpoint of the commit under way */
     int in_txn;
     int settings_pending;   /* the store has no settings yet: write ours */
     int live;               /* a live capture: commits record LIVE_KEY */
@@ -629,6 +631,7 @@ static int flush_positions(struct tp_processor *p) {
             return TP_EIO;
         }
         struct tp_checkpoint c = {.key = p->dl_key, .pos = file_size(p->dl)};
+        p->dl_flushed = c.pos;
         int err = tp_store_put_checkpoint(p->st, &c, SERR(p));
         if (err)
             return store_fail(p, "write checkpoint", err);
@@ -694,6 +697,8 @@ commit:
     p->pending = 0;
     p->stats.commits++;
     p->committed = p->stats;
+    if (checkpoint && p->dl)
+        p->dl_kept = p->dl_flushed;
     return 0;
 }
 
@@ -1029,7 +1034,19 @@ static int open_dead_letter(struct tp_processor *p, const char *path, char *errb
         return tp_errf(errbuf, errsize, TP_ESTORE, "reading dead-letter checkpoint: %s",
                        p->serr);
     }
+    p->dl_kept = file_size(p->dl);
     return 0;
+}
+
+/* Takes the rejections of an abandoned batch back out of the dead-letter
+ * file (a re-run would cut them at the checkpoint anyway; a rebuilt Kafka
+ * processor may find no checkpoint to cut at). */
+static void forget_dead_letters(struct tp_processor *p) {
+    if (fflush(p->dl) != 0 || file_size(p->dl) <= p->dl_kept)
+        return;
+    if (ftruncate(fileno(p->dl), (off_t)p->dl_kept) != 0)
+        tp_warn("process", "dead-letter file: cannot remove the entries of an abandoned batch: %s",
+                strerror(errno));
 }
 
 /* "10s" or "1500ms", for messages. */
@@ -1122,8 +1139,11 @@ const char *tp_processor_last_error(const struct tp_processor *p) {
 void tp_processor_free(struct tp_processor *p) {
     if (!p)
         return;
-    if (p->in_txn)
-        tp_store_abort(p->st);   /* what was applied since the last commit is given up */
+    if (p->in_txn) {   /* what was applied since the last commit is given up */
+        tp_store_abort(p->st);
+        if (p->dl && tp_store_has_state(p->st))
+            forget_dead_letters(p);
+    }
     for (size_t i = 0; i < p->tab_size; i++)
         sym_free(p->tab[i].s);
     free(p->tab);

@@ -370,26 +370,58 @@ static void test_ticks_only_commits_crash(void) {
     same_tables(a.db, b.db, a.dir, N, "after a crash between ticks-only commits");
 }
 
+/* Counts the lines of a file (0 when it does not exist). */
+static int count_lines(const char *path) {
+    FILE *fp = fopen(path, "r");
+    int n = 0, c;
+    if (!fp)
+        return 0;
+    while ((c = fgetc(fp)) != EOF)
+        n += c == '\n';
+    fclose(fp);
+    return n;
+}
+
 /* A processor freed with its batch open (a Kafka member that lost its
  * partitions rebuilds its processor this way) abandons that batch: the next
- * processor on the same store handle commits only its own rows. */
+ * processor on the same store handle commits only its own rows, and the
+ * abandoned batch's rejections leave the dead-letter file, which the next
+ * processor's own rejections follow. Twice: before any commit (no
+ * dead-letter checkpoint yet) and after one. */
+static void abandon_once(struct fx *f, const char *stale_sym, const char *new_sym, int64_t t,
+                         int dl_before) {
+    struct tk stale = {stale_sym, 10, t, 100, "USD"}, mine = {new_sym, 20, t + 1000, 100, "USD"};
+    struct tp_item rej = {.kind = TP_ITEM_REJECT, .reason = "bad base64", .raw = "@@",
+                          .raw_len = 2, .pos_slot = -1, .line = 1};
+    feed(f, &stale);
+    REQUIRE(tp_processor_apply(f->p, &rej) == 0);
+    tp_processor_free(f->p);
+    CHECKF(count_lines(f->dl) == dl_before, "the abandoned rejection is still in %s (%d lines)",
+           f->dl, count_lines(f->dl));
+    char err[256];
+    struct tp_processor_opts o = {.lateness_ms = 10000, .deadletter_path = f->dl};
+    o.nbars = tp_parse_bars("1m", o.bar_ms, TP_MAX_BARS, err, sizeof err);
+    REQUIRE(tp_processor_new(&f->p, f->st, &o, err, sizeof err) == 0);
+    feed(f, &mine);
+    REQUIRE(tp_processor_apply(f->p, &rej) == 0);
+    REQUIRE(tp_processor_commit(f->p) == 0);
+    CHECK(count_lines(f->dl) == dl_before + 1);
+}
+
 static void test_abandoned_batch(void) {
     struct fx f;
     fx_open(&f, "1m", 10000, 1);
-    struct tk stale = {"OLD", 10, 1000, 100, "USD"}, mine = {"NEW", 20, 2000, 100, "USD"};
-    feed(&f, &stale);
-    tp_processor_free(f.p);
-    char err[256];
-    struct tp_processor_opts o = {.lateness_ms = 10000};
-    o.nbars = tp_parse_bars("1m", o.bar_ms, TP_MAX_BARS, err, sizeof err);
-    REQUIRE(tp_processor_new(&f.p, f.st, &o, err, sizeof err) == 0);
-    feed(&f, &mine);
-    REQUIRE(tp_processor_commit(f.p) == 0);
+    abandon_once(&f, "OLD", "NEW", 1000, 0);
+    abandon_once(&f, "OLD2", "NEW2", 100000, 1);
     sqlite3 *db = db_of(&f);
-    CHECK_Q(db, "SELECT group_concat(symbol) FROM ticks", "NEW");
-    CHECK_Q(db, "SELECT group_concat(symbol) FROM latest", "NEW");
-    CHECK_Q(db, "SELECT group_concat(symbol) FROM tp_state", "NEW");
-    CHECK_Q(db, "SELECT group_concat(DISTINCT symbol) FROM bars", "NEW");
+    CHECK_Q(db, "SELECT group_concat(symbol) FROM (SELECT symbol FROM ticks ORDER BY 1)",
+            "NEW,NEW2");
+    CHECK_Q(db, "SELECT group_concat(symbol) FROM (SELECT symbol FROM latest ORDER BY 1)",
+            "NEW,NEW2");
+    CHECK_Q(db, "SELECT group_concat(symbol) FROM (SELECT symbol FROM tp_state ORDER BY 1)",
+            "NEW,NEW2");
+    CHECK_Q(db, "SELECT group_concat(DISTINCT symbol) FROM (SELECT symbol FROM bars ORDER BY 1)",
+            "NEW,NEW2");
     sqlite3_close(db);
     fx_close(&f);
 }

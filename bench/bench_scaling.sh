@@ -2,6 +2,7 @@
 # Does the cost per frame of replay -> SQLite stay flat (issue 12)?
 #  (a) COUNT frames for 200 symbols vs the same count for 20,000 symbols (--bars 1m);
 #  (b) --bars 1m vs all 12 intervals, 200 symbols;
+# each as the ratio of the medians and as the median of each round's ratio;
 # each configuration run RUNS times, alternating; medians of wall time and of
 # CPU time (user + system, all threads), and the ratios. Targets: <= 1.5.
 # Beside (b), in the same rounds, bench_bars_floor writes the rows of the
@@ -52,3 +53,12 @@ done
 a=$(median < "$work/f1.wall") b=$(median < "$work/f12.wall")
 echo "SQLite floor (bench_bars_floor, the same rows, no processing): ticks + 1m bars $a s | ticks +"\
      "12 intervals' bars $b s (ratio $(awk -v x="$b" -v y="$a" 'BEGIN{printf "%.2f", x/y}'))"
+# The host's speed changes from minute to minute; the runs of one round are
+# seconds apart, so the ratio within each round, then their median, is the
+# steadier figure.
+rounds() {   # rounds A B: each round's B/A wall ratio, then their median
+  paste "$work/$1.wall" "$work/$2.wall" | awk '{ printf "%.2f\n", $2 / $1 }' > "$work/r.tmp"
+  echo "$(paste -sd' ' "$work/r.tmp") (median $(median < "$work/r.tmp"))"
+}
+echo "per-round wall ratios: 20,000/200 symbols $(rounds s200 s20000) |"\
+     "12 intervals/1m $(rounds s200 i12) | floor $(rounds f1 f12)"

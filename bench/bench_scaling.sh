@@ -37,7 +37,7 @@ floor() {   # floor TAG INTERVALS: appends the floor's seconds to $work/TAG.wall
   build-release/bench/bench_bars_floor "$work/i12.db" "$work/fl.db" --intervals "$2" |
     sed -E 's/.*seconds=([0-9.]+).*/\1/' >> "$work/$1.wall"
 }
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
   one s200 200 1m
   one s20000 20000 1m
   one i12 200 "$all"

@@ -134,10 +134,8 @@ static int cmp_at(const void *a, const void *b) {
 }
 
 static int cmp_cell(const struct cell *a, const struct cell *b) {
-    if (a->type == SQLITE_TEXT) {
-        int c = memcmp(a->p, b->p, (size_t)(a->n < b->n ? a->n : b->n));
-        return c ? c : (a->n > b->n) - (a->n < b->n);
-    }
+    if (a->type == SQLITE_TEXT)
+        return tp_bytes_cmp(a->p, (size_t)a->n, b->p, (size_t)b->n);
     return (a->i > b->i) - (a->i < b->i);
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tp_error.h"
 
@@ -38,4 +39,9 @@ int tp_array_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first) {
     *(void **)arr = p;
     *cap = c;
     return 0;
+}
+
+int tp_bytes_cmp(const void *a, size_t alen, const void *b, size_t blen) {
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
 }

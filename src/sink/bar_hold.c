@@ -104,15 +104,6 @@ static int same_pair(const struct tp_bar_hold *h, const struct bucket *b,
            memcmp(names + b->sym_len + 1, r->interval, r->interval_len) == 0;
 }
 
-/* The first n (at most 8) bytes of s, big-endian, 0-padded: keys of two
- * names order them as their bytes do, except when equal. */
-static uint64_t name_key(const char *s, size_t len, size_t n) {
-    uint64_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        k = k << 8 | (i < len ? (uint8_t)s[i] : 0);
-    return k;
-}
-
 /* Doubles the slot table and places every bucket again. */
 static int rehash(struct tp_bar_hold *h) {
     size_t n = h->nslots ? h->nslots * 2 : 256;
@@ -148,10 +139,11 @@ static struct bucket *add_bucket(struct tp_bar_hold *h, const struct tp_bar_row 
     memcpy(names + r->symbol_len + 1, r->interval, r->interval_len);
     names[r->symbol_len + 1 + r->interval_len] = '\0';
     struct bucket *b = &h->b[h->nb];
+    uint64_t ival_prefix = tp_bytes_prefix(r->interval, r->interval_len);
     *b = (struct bucket){.names = h->names.len, .sym_len = (uint32_t)r->symbol_len,
                          .ival_len = (uint32_t)r->interval_len,
-                         .sym_key = name_key(r->symbol, r->symbol_len, 8),
-                         .ival_key = (uint32_t)name_key(r->interval, r->interval_len, 4)};
+                         .sym_key = tp_bytes_prefix(r->symbol, r->symbol_len),
+                         .ival_key = (uint32_t)(ival_prefix >> 32)};
     h->names.len += need;
     h->slots[j] = (struct slot){(uint32_t)++h->nb, hash};
     return b;
@@ -195,11 +187,6 @@ int tp_bar_hold_put(struct tp_bar_hold *h, const struct tp_bar_row *r) {
     return 0;
 }
 
-static int cmp_names(const char *a, size_t alen, const char *b, size_t blen) {
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
-}
-
 /* An active bucket as qsort sees it (qsort_r is not C11): its keys, its
  * names and its index. */
 struct order_key {
@@ -215,12 +202,12 @@ static int cmp_bucket(const void *x, const void *y) {
     const struct order_key *a = x, *b = y;
     if (a->sym_key != b->sym_key)
         return a->sym_key < b->sym_key ? -1 : 1;
-    int c = cmp_names(a->names, a->b->sym_len, b->names, b->b->sym_len);
+    int c = tp_bytes_cmp(a->names, a->b->sym_len, b->names, b->b->sym_len);
     if (c)
         return c;
     if (a->ival_key != b->ival_key)
         return a->ival_key < b->ival_key ? -1 : 1;
-    return cmp_names(a->names + a->b->sym_len + 1, a->b->ival_len,
+    return tp_bytes_cmp(a->names + a->b->sym_len + 1, a->b->ival_len,
                      b->names + b->b->sym_len + 1, b->b->ival_len);
 }
 

@@ -347,11 +347,7 @@ static int sort_keys(struct sqlite_store *s, size_t n,
     for (size_t i = 0; i < n; i++) {
         struct sort_key *k = &s->keys[i];
         fill(s, i, k);
-        uint8_t b[8] = {0};
-        memcpy(b, k->sym, k->sym_len < 8 ? k->sym_len : 8);
-        k->prefix = (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
-                    (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
-                    (uint64_t)b[6] << 8 | b[7];
+        k->prefix = tp_bytes_prefix(k->sym, k->sym_len);
         k->idx = i;
     }
     qsort(s->keys, n, sizeof *s->keys, cmp_key);

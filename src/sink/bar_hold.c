@@ -188,11 +188,10 @@ int tp_bar_hold_put(struct tp_bar_hold *h, const struct tp_bar_row *r) {
 }
 
 /* An active bucket as qsort sees it (qsort_r is not C11): its keys, its
- * names and its index. */
+ * names and the bucket. */
 struct order_key {
     uint64_t sym_key;
     uint32_t ival_key;
-    uint32_t idx;
     const char *names;
     const struct bucket *b;
 };
@@ -261,11 +260,11 @@ int tp_bar_hold_order(struct tp_bar_hold *h) {
         struct bucket *b = &h->b[h->active[i]];
         if (b->unsorted && !err)
             err = sort_bucket(b);
-        k[i] = (struct order_key){b->sym_key, b->ival_key, h->active[i], names_of(h, b), b};
+        k[i] = (struct order_key){b->sym_key, b->ival_key, names_of(h, b), b};
     }
     qsort(k, h->nactive, sizeof *k, cmp_bucket);
     for (size_t i = 0; i < h->nactive; i++)
-        h->active[i] = k[i].idx;
+        h->active[i] = (uint32_t)(k[i].b - h->b);
     free(k);
     return err;
 }

@@ -278,3 +278,12 @@ def kill_all(procs):
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             p.wait()
+
+
+def tear_down(procs, mock, wd):
+    """A test's end, passed or failed: its processes killed, the mock
+    cluster (if it started) stopped, the work directory removed."""
+    kill_all(procs)
+    if mock:
+        mock.stop()
+    wd.cleanup()

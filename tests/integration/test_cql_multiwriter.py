@@ -106,10 +106,7 @@ def main():
             t.same_as_sqlite(ref, srv.port, 'ks_kill', 'kill -9 of one of two writers, '
                              'replacement, then two finishing instances')
     finally:
-        h.kill_all(procs)
-        if mock:
-            mock.stop()
-        wd.cleanup()
+        h.tear_down(procs, mock, wd)
     print('all %d checks ok' % t.checks)
 
 

@@ -63,10 +63,7 @@ def main():
         h.assert_same_tables(ref, db)
         print("ok: broker down and up during ingest, nothing lost (%d messages)" % s["produced"])
     finally:
-        h.kill_all(procs)
-        if mock:
-            mock.stop()
-        wd.cleanup()
+        h.tear_down(procs, mock, wd)
 
 
 if __name__ == "__main__":

@@ -35,10 +35,7 @@ def main():
         h.assert_same_tables(ref, db)
         print("ok: 3 x kill -9 then restart equals one clean run (%d ticks)" % total)
     finally:
-        h.kill_all(procs)
-        if mock:
-            mock.stop()
-        wd.cleanup()
+        h.tear_down(procs, mock, wd)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,7 @@ def main():
         print("ok: two instances (%d + %d messages) equal one run"
               % (sums[0]["frames"], sums[1]["frames"]))
     finally:
-        h.kill_all(procs)
-        if mock:
-            mock.stop()
-        wd.cleanup()
+        h.tear_down(procs, mock, wd)
 
 
 if __name__ == "__main__":

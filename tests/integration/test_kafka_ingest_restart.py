@@ -128,10 +128,7 @@ def main():
         print("ok: %d messages in the topic (%d killed-ingest, 3 full ingests), results equal run"
               % (in_topic + s["produced"], first))
     finally:
-        h.kill_all(procs)
-        if mock:
-            mock.stop()
-        wd.cleanup()
+        h.tear_down(procs, mock, wd)
 
 
 if __name__ == "__main__":

@@ -91,10 +91,7 @@ def main():
                    % (s["applied"], h.count_ticks(ref), log[-3000:]))
         print("ok: assignment lost with a batch applied; store equals one run; summary %s" % s)
     finally:
-        h.kill_all(procs)
-        if mock:
-            mock.stop()
-        wd.cleanup()
+        h.tear_down(procs, mock, wd)
 
 
 if __name__ == "__main__":

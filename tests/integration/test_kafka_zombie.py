@@ -116,10 +116,7 @@ def main():
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGCONT)
-        h.kill_all(procs)
-        if mock:
-            mock.stop()
-        wd.cleanup()
+        h.tear_down(procs, mock, wd)
 
 
 if __name__ == "__main__":

@@ -184,8 +184,7 @@ struct sqlite_store {
     size_t nstates, cap_states;
     struct sort_key *keys;
     size_t cap_keys;
-    char *arena;
-    size_t used, cap;
+    struct tp_buf arena;                /* the held rows' strings and blobs */
 };
 
 /* Names the cause: SQLite's message ("database or disk is full",
@@ -214,7 +213,9 @@ static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 
 /* Forgets the held rows of every table (written, or given up). */
 static void forget_held(struct sqlite_store *s) {
-    s->nticks = s->nlatest = s->nstates = s->used = 0;
+    s->nticks = s->nlatest = s->nstates = 0;
+    s->arena.len = 0;
+    s->arena.oom = 0;
     tp_bar_hold_clear(s->bars);
 }
 
@@ -232,23 +233,21 @@ static int sq_begin(struct tp_store *b) {
     return 0;
 }
 
-/* Copies len bytes into the arena; returns their offset or -1. */
+/* Copies len bytes and a NUL into the arena; returns their offset or -1. */
 static ptrdiff_t arena_copy(struct sqlite_store *s, const void *p, size_t len) {
-    if (s->used + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1 << 16;
-        while (cap < s->used + len + 1)
-            cap *= 2;
-        char *a = realloc(s->arena, cap);
-        if (!a)
-            return -1;
-        s->arena = a;
-        s->cap = cap;
-    }
-    size_t off = s->used;
-    memcpy(s->arena + off, p, len);
-    s->arena[off + len] = '\0';
-    s->used += len + 1;
+    struct tp_buf *a = &s->arena;
+    if (tp_buf_reserve(a, len + 1))
+        return -1;
+    size_t off = a->len;
+    memcpy(a->p + off, p, len);
+    a->p[off + len] = '\0';
+    a->len += len + 1;
     return (ptrdiff_t)off;
+}
+
+/* The held bytes at arena offset off. */
+static const char *arena_at(const struct sqlite_store *s, size_t off) {
+    return (const char *)s->arena.p + off;
 }
 
 /* Grows an array of held rows (n of them) to hold one more. */
@@ -296,8 +295,8 @@ static void bind_held(sqlite3_stmt *st, int col, const struct held_tick *h, cons
 
 static int write_tick(struct sqlite_store *s, const struct held_tick *h) {
     sqlite3_stmt *st = s->stmt[S_TICK];
-    const char *payload = s->arena + h->payload;
-    sqlite3_bind_text(st, 1, s->arena + h->symbol, (int)h->symbol_len, SQLITE_STATIC);
+    const char *payload = arena_at(s, h->payload);
+    sqlite3_bind_text(st, 1, arena_at(s, h->symbol), (int)h->symbol_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, h->time);
     sqlite3_bind_int64(st, 3, h->seq);
     sqlite3_bind_double(st, 4, h->price);
@@ -356,17 +355,17 @@ static int sort_keys(struct sqlite_store *s, size_t n,
 
 static void key_tick(const struct sqlite_store *s, size_t i, struct sort_key *k) {
     const struct held_tick *h = &s->ticks[i];
-    *k = (struct sort_key){.sym = s->arena + h->symbol, .sym_len = h->symbol_len,
+    *k = (struct sort_key){.sym = arena_at(s, h->symbol), .sym_len = h->symbol_len,
                            .k1 = h->time, .k2 = h->seq};
 }
 
 static void key_latest(const struct sqlite_store *s, size_t i, struct sort_key *k) {
-    *k = (struct sort_key){.sym = s->arena + s->latest[i].symbol,
+    *k = (struct sort_key){.sym = arena_at(s, s->latest[i].symbol),
                            .sym_len = s->latest[i].symbol_len};
 }
 
 static void key_state(const struct sqlite_store *s, size_t i, struct sort_key *k) {
-    *k = (struct sort_key){.sym = s->arena + s->states[i].symbol,
+    *k = (struct sort_key){.sym = arena_at(s, s->states[i].symbol),
                            .sym_len = s->states[i].symbol_len};
 }
 
@@ -401,14 +400,14 @@ static int write_held(struct sqlite_store *s) {
     for (size_t i = 0; !err && i < s->nlatest; i++) {
         const struct held_latest *h = &s->latest[s->keys[i].idx];
         struct tp_latest_row r = h->r;
-        r.symbol = s->arena + h->symbol;
+        r.symbol = arena_at(s, h->symbol);
         err = write_latest(s, &r);
     }
     if (!err)
         err = sort_keys(s, s->nstates, key_state);
     for (size_t i = 0; !err && i < s->nstates; i++) {
         const struct held_state *h = &s->states[s->keys[i].idx];
-        err = write_state(s, s->arena + h->symbol, s->arena + h->blob, h->blob_len);
+        err = write_state(s, arena_at(s, h->symbol), arena_at(s, h->blob), h->blob_len);
     }
     if (err == TP_ENOMEM)
         snprintf(s->base.last_error, sizeof s->base.last_error, "sqlite: out of memory");
@@ -461,13 +460,13 @@ static int sq_put_tick(struct tp_store *b, const struct tp_tick_row *t) {
     if (!s->in_txn)
         return hold_tick(s, t);
     struct held_tick h;
-    size_t used = s->used;
+    size_t used = s->arena.len;
     int err = hold_tick(s, t);
     if (err)
         return err;
     h = s->ticks[--s->nticks];
     err = write_tick(s, &h);
-    s->used = used;
+    s->arena.len = used;
     return err;
 }
 
@@ -930,7 +929,7 @@ static void sq_free(struct tp_store *b) {
     free(s->latest);
     free(s->states);
     free(s->keys);
-    free(s->arena);
+    free(s->arena.p);
     free(s);
 }
 

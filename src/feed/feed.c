@@ -186,7 +186,7 @@ static int on_receive(struct conn *c, const char *in, size_t len) {
 
 static int send_text(struct conn *c, const struct feed_frame *f) {
     struct feed *fd = c->fd;
-    const char *text = fd->r->text + (c->v2 ? f->env_off : f->bare_off);
+    const char *text = (const char *)fd->r->text.p + (c->v2 ? f->env_off : f->bare_off);
     size_t len = c->v2 ? f->env_len : f->bare_len;
     if (len == 0)
         return 0;

@@ -15,34 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/tp_buf.h"
 #include "../core/tp_error.h"
 #include "../codec/tp_decode.h"
 
-static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem) {
-    if (need <= *cap)
-        return 0;
-    uint64_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (!np)
-        return TP_ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 static int add_text(struct feed_replay *r, const char *a, size_t alen, const char *b, size_t blen,
                     const char *c, size_t clen, size_t *off) {
-    uint64_t cap = r->text_cap;
-    if (grow((void **)&r->text, &cap, r->text_len + alen + blen + clen + 1, 1))
+    struct tp_buf *t = &r->text;
+    if (tp_buf_reserve(t, alen + blen + clen + 1))
         return TP_ENOMEM;
-    r->text_cap = cap;
-    *off = r->text_len;
-    memcpy(r->text + r->text_len, a, alen);
-    memcpy(r->text + r->text_len + alen, b, blen);
-    memcpy(r->text + r->text_len + alen + blen, c, clen);
-    r->text_len += alen + blen + clen;
+    *off = t->len;
+    memcpy(t->p + t->len, a, alen);
+    memcpy(t->p + t->len + alen, b, blen);
+    memcpy(t->p + t->len + alen + blen, c, clen);
+    t->len += alen + blen + clen;
     return 0;
 }
 
@@ -90,14 +76,8 @@ static int intern(struct feed_replay *r, const char *s, size_t len) {
         return id;
     if ((r->nsym + 1) * 2 > r->hashcap && rehash(r, r->hashcap ? r->hashcap * 2 : 64))
         return TP_ENOMEM;
-    if (r->nsym == r->symcap) {
-        int ncap = r->symcap ? r->symcap * 2 : 64;
-        char **ns = realloc(r->syms, (size_t)ncap * sizeof *ns);
-        if (!ns)
-            return TP_ENOMEM;
-        r->syms = ns;
-        r->symcap = ncap;
-    }
+    if (tp_array_grow(&r->syms, &r->symcap, (size_t)r->nsym, sizeof *r->syms, 64))
+        return TP_ENOMEM;
     if (!(r->syms[r->nsym] = strndup(s, len)))
         return TP_ENOMEM;
     r->hash[hash_slot(r, s, len)] = r->nsym;
@@ -187,7 +167,7 @@ static int load_lines(struct feed_replay *r, FILE *fp, char *errbuf, size_t errs
             first = t;
         if (t >= 0 && t - first > last)
             last = t - first;
-        if ((rc = grow((void **)&r->f, &r->fcap, r->n + 1, sizeof *r->f)))
+        if ((rc = tp_array_grow(&r->f, &r->fcap, (size_t)r->n, sizeof *r->f, 64)))
             break;
         struct feed_frame *f = &r->f[r->n];
         f->t_ms = last;
@@ -247,7 +227,7 @@ void tp_feed_replay_free(struct feed_replay *r) {
     free(r->sym_nframes);
     free(r->hash);
     free(r->f);
-    free(r->text);
+    free(r->text.p);
     free(r);
 }
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/tp_buf.h"
+
 struct feed_frame {
     size_t bare_off, env_off;   /* offsets into the text arena */
     uint32_t bare_len, env_len; /* bare_len 0: not sendable to bare clients */
@@ -18,13 +20,14 @@ struct feed_frame {
 };
 
 struct feed_replay {
-    char *text;                 /* arena holding every frame's wire forms */
-    size_t text_len, text_cap;
+    struct tp_buf text;         /* arena holding every frame's wire forms */
     struct feed_frame *f;
-    uint64_t n, fcap;
+    uint64_t n;
+    size_t fcap;
     int64_t lap_ms;             /* time from a frame to its repeat with --loop */
     char **syms;
-    int nsym, symcap;
+    int nsym;
+    size_t symcap;
     int32_t *hash;              /* open addressing over syms; -1 empty */
     int hashcap;
     uint64_t **sym_frames;      /* ascending frame indices per symbol */

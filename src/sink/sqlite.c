@@ -24,9 +24,13 @@
  * off on the writer's connection). After each commit the WAL hook (on the
  * processor thread) only wakes that thread once the WAL holds
  * CHECKPOINT_PAGES pages; the thread runs a PASSIVE checkpoint, which waits
- * for no reader or writer, so the processor never fsyncs the database file
- * or waits for a checkpoint, and SQLite restarts the WAL from its start at
- * the next write transaction once a checkpoint has copied all of it.
+ * for no reader or writer, so the processor never fsyncs the database file,
+ * and SQLite restarts the WAL from its start at the next write transaction
+ * once a checkpoint has copied all of it. A writer with a backlog begins
+ * its next transaction before the checkpoint of its last commit is done,
+ * so that never happened and the WAL grew with the backlog (440 MB for a
+ * 354 MB replay): once the WAL holds WAL_BOUND_PAGES, the writer waits for
+ * the checkpoint under way before it begins (bound_wal()).
  *
  * Fencing: tp_owner holds an ownership epoch per Kafka partition. claim()
  * moves it forward in its own transaction; a checkpoint put with a fence
@@ -165,6 +169,8 @@ struct checkpointer {
     pthread_cond_t cv;
     sqlite3 *db;                        /* the thread's own connection */
     int wanted, stop, started;
+    int running;                        /* a checkpoint is under way */
+    int wal_pages;                      /* WAL pages after the last commit (writer's thread) */
     int may_wait;                       /* restart_busy() may wait (checkpoint thread only) */
     int64_t runs;                       /* checkpoints run (for tests and logs) */
 };
@@ -414,11 +420,15 @@ static int write_held(struct sqlite_store *s) {
     return err;
 }
 
-/* Opens the write transaction (waiting for the lock) and writes the rows
- * held since the last commit. */
+static void bound_wal(struct checkpointer *c);
+
+/* Opens the write transaction (waiting for the lock, and for a checkpoint
+ * when the WAL is past its bound) and writes the rows held since the last
+ * commit. */
 static int open_txn(struct sqlite_store *s) {
     if (s->in_txn)
         return 0;
+    bound_wal(s->ckpt);
     int err = step_done(s, s->stmt[S_BEGIN], "begin");
     if (err)
         return err;
@@ -805,6 +815,9 @@ static int sq_put_loss(struct tp_store *b, const char *key, int64_t from, int64_
  * readers, once the WAL has grown past RESTART_WAIT_PAGES. */
 #define RESTART_WAIT_MS 20
 #define RESTART_WAIT_PAGES (16 * CHECKPOINT_PAGES)
+/* A WAL this large makes the writer wait for the checkpoint under way
+ * before its next transaction (64 MB at 4 KB pages, as journal_size_limit). */
+#define WAL_BOUND_PAGES (16 * CHECKPOINT_PAGES)
 
 static int restart_busy(void *arg, int count) {
     const struct checkpointer *c = arg;
@@ -823,6 +836,7 @@ static void *checkpoint_main(void *arg) {
         if (c->stop)
             break;
         c->wanted = 0;
+        c->running = 1;
         pthread_mutex_unlock(&c->mu);
         /* The bulk of the copying and the fsyncs, without blocking anyone.
          * SQLITE_BUSY (another connection's checkpoint) is fine: the next
@@ -844,6 +858,8 @@ static void *checkpoint_main(void *arg) {
             sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt);
         }
         pthread_mutex_lock(&c->mu);
+        c->running = 0;
+        pthread_cond_broadcast(&c->cv);   /* a writer may wait in bound_wal() */
         c->runs++;
     }
     pthread_mutex_unlock(&c->mu);
@@ -855,15 +871,31 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
     (void)db;
     (void)name;
     struct checkpointer *c = arg;
+    c->wal_pages = pages;
     if (pages >= CHECKPOINT_PAGES) {
         pthread_mutex_lock(&c->mu);
         if (!c->wanted) {
             c->wanted = 1;
-            pthread_cond_signal(&c->cv);
+            pthread_cond_broadcast(&c->cv);
         }
         pthread_mutex_unlock(&c->mu);
     }
     return SQLITE_OK;
+}
+
+/* Before a write transaction (on the writer's thread): once the WAL holds
+ * WAL_BOUND_PAGES, waits for the checkpoint under way or asked for, so that
+ * the transaction finds the WAL copied and SQLite writes it from its start
+ * again (and journal_size_limit cuts the file back). A checkpoint that a
+ * reader's snapshot keeps from copying everything still ends, and so does
+ * the wait: the next transaction tries again. */
+static void bound_wal(struct checkpointer *c) {
+    if (!c || c->wal_pages < WAL_BOUND_PAGES)
+        return;
+    pthread_mutex_lock(&c->mu);
+    while ((c->wanted || c->running) && !c->stop)
+        pthread_cond_wait(&c->cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void checkpointer_free(struct checkpointer *c) {
@@ -872,7 +904,7 @@ static void checkpointer_free(struct checkpointer *c) {
     if (c->started) {
         pthread_mutex_lock(&c->mu);
         c->stop = 1;
-        pthread_cond_signal(&c->cv);
+        pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&c->mu);
         pthread_join(c->thread, NULL);
     }

@@ -65,7 +65,7 @@
     "PRAGMA synchronous=NORMAL;" \
     "PRAGMA cache_size=-32768;" \
     "PRAGMA secure_delete=OFF;" \
-    "PRAGMA journal_size_limit=67108864;"
+    "PRAGMA journal_size_limit=134217728;"
 
 #define SCHEMA_SQL \
     "CREATE TABLE IF NOT EXISTS ticks (symbol TEXT NOT NULL, time INTEGER NOT NULL," \
@@ -816,8 +816,10 @@ static int sq_put_loss(struct tp_store *b, const char *key, int64_t from, int64_
 #define RESTART_WAIT_MS 20
 #define RESTART_WAIT_PAGES (16 * CHECKPOINT_PAGES)
 /* A WAL this large makes the writer wait for the checkpoint under way
- * before its next transaction (64 MB at 4 KB pages, as journal_size_limit). */
-#define WAL_BOUND_PAGES (16 * CHECKPOINT_PAGES)
+ * before its next transaction (125 MB at 4 KB pages; journal_size_limit,
+ * 128 MB, then keeps the file that large instead of cutting it back and
+ * growing it again). */
+#define WAL_BOUND_PAGES (32 * CHECKPOINT_PAGES)
 
 static int restart_busy(void *arg, int count) {
     const struct checkpointer *c = arg;
@@ -886,9 +888,9 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
 /* Before a write transaction (on the writer's thread): once the WAL holds
  * WAL_BOUND_PAGES, waits for the checkpoint under way or asked for, so that
  * the transaction finds the WAL copied and SQLite writes it from its start
- * again (and journal_size_limit cuts the file back). A checkpoint that a
- * reader's snapshot keeps from copying everything still ends, and so does
- * the wait: the next transaction tries again. */
+ * again. A checkpoint that a reader's snapshot keeps from copying
+ * everything still ends, and so does the wait: the next transaction tries
+ * again. */
 static void bound_wal(struct checkpointer *c) {
     if (!c || c->wal_pages < WAL_BOUND_PAGES)
         return;

@@ -188,6 +188,12 @@ static void observe_latency(struct tap *t, int64_t now_us) {
     tp_metrics_observe_buckets(t->m, TP_H_TICK_LATENCY_SECONDS, counts, sum);
 }
 
+/* Forgets the batch's counts, latencies and events (stored, or given up). */
+static void forget_batch(struct tap *t) {
+    t->nrecv = t->nev = 0;
+    t->rows_bars = t->rows_latest = t->rows_gaps = 0;
+}
+
 static int tap_commit(struct tp_store *b) {
     struct tap *t = (struct tap *)b;
     int64_t t0 = tp_metrics_now_us();
@@ -205,8 +211,7 @@ static int tap_commit(struct tp_store *b) {
         observe_latency(t, t1);
     if (t->nev)
         tp_events_publish(t->ev, t->evs, (int)t->nev);
-    t->nrecv = t->nev = 0;
-    t->rows_bars = t->rows_latest = t->rows_gaps = 0;
+    forget_batch(t);
     return 0;
 }
 
@@ -214,8 +219,7 @@ static int tap_commit(struct tp_store *b) {
 static void tap_abort(struct tp_store *b) {
     struct tap *t = (struct tap *)b;
     tp_store_abort(t->in);
-    t->nrecv = t->nev = 0;
-    t->rows_bars = t->rows_latest = t->rows_gaps = 0;
+    forget_batch(t);
 }
 
 static int tap_get_state(struct tp_store *b, const char *symbol, void **blob, size_t *len) {
